@@ -1,0 +1,57 @@
+/* Master keys, derived keys and the keyring (SPEC.md sections 2 and 7).
+ * Plain C on APR + libsodium, no httpd. */
+#ifndef SS_KEYRING_H
+#define SS_KEYRING_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+
+#define SS_MASTER_KEY_BYTES 32
+#define SS_EK_BYTES         32
+#define SS_KID_BYTES        4
+#define SS_KDF_CONTEXT      "ShSessV1"
+#define SS_KEYFILE_MAX      4096   /* a key file larger than this is refused */
+
+/* One usable key: what seals/opens tickets, derived from a master key. */
+typedef struct ss_key {
+    unsigned char kid[SS_KID_BYTES];
+    unsigned char ek[SS_EK_BYTES];
+} ss_key;
+
+/* Keys in the order configured: keys[0] seals, all open. */
+typedef struct ss_keyring {
+    int nkeys;
+    int nalloc;
+    ss_key *keys;   /* wiped by a cleanup of the pool it lives in */
+} ss_keyring;
+
+/* EK and kid from a master key (SPEC.md section 7). */
+void ss_key_derive(ss_key *out, const unsigned char master[SS_MASTER_KEY_BYTES]);
+
+/* Parses a key file's text: base64 of exactly 32 bytes, white space around
+ * it ignored.  Returns APR_SUCCESS, or APR_EINVAL with *err a static one-line
+ * reason that contains no key material. Wipes every temporary copy. */
+apr_status_t ss_key_parse(ss_key *out, const char *text, size_t len,
+                          const char **err);
+
+/* Reads and parses a key file.  *loose_perms (may be NULL) is set to 1 when
+ * the file is readable by group or others.  On failure *err is a one-line
+ * reason (allocated in p; names no key material). */
+apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
+                             int *loose_perms, const char **err);
+
+/* An empty keyring in p; its keys are wiped when p is cleared. */
+ss_keyring *ss_keyring_make(apr_pool_t *p);
+
+/* Appends a key (copied). Returns APR_SUCCESS, or APR_EEXIST when a key with
+ * the same kid is already there (the copy is not added). */
+apr_status_t ss_keyring_add(ss_keyring *kr, apr_pool_t *p, const ss_key *key);
+
+/* The key with this kid, or NULL.  Compares in constant time per key. */
+const ss_key *ss_keyring_find(const ss_keyring *kr,
+                              const unsigned char kid[SS_KID_BYTES]);
+
+/* The sealing key (keys[0]) or NULL when the keyring is empty. */
+const ss_key *ss_keyring_sealer(const ss_keyring *kr);
+
+#endif

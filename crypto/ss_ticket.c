@@ -1,0 +1,254 @@
+/* Ticket format v1 (SPEC.md section 7): seal and open. */
+#include <string.h>
+#include <sodium.h>
+#include <apr_strings.h>
+
+#include "ss_base64.h"
+#include "ss_ticket.h"
+
+#define SS_HEADER_BYTES (1 + SS_KID_BYTES + SS_NONCE_BYTES)
+/* the largest ticket, decoded, and the largest payload it can carry */
+#define SS_TICKET_MAX_BYTES SS_B64_DECODED_MAX(SS_TICKET_MAX_CHARS)
+#define SS_PAYLOAD_MAX      (SS_TICKET_MAX_BYTES - SS_HEADER_BYTES - SS_TAG_BYTES)
+#define SS_AD_MAX           (1 + SS_KID_BYTES + SS_SITE_ID_MAX)
+
+static const char *const ss_reason_names[] = {
+    "-", "malformed", "unknown-key", "bad-ticket", "expired", "future",
+    "unknown-source", "mode", "referer", "replayed", "cache-unavailable",
+    "no-session", "no-site"
+};
+
+const char *ss_reason_name(ss_reason reason)
+{
+    if ((unsigned)reason >= sizeof(ss_reason_names) / sizeof(ss_reason_names[0])) {
+        return "?";
+    }
+    return ss_reason_names[reason];
+}
+
+/* Only bytes 0x21-0x7e: nothing that could split a header or a log line. */
+static int ss_printable(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int ss_site_id_valid(const char *id, size_t len)
+{
+    return len >= 1 && len <= SS_SITE_ID_MAX && ss_printable(id, len);
+}
+
+int ss_next_valid(const char *next, size_t len)
+{
+    if (len == 0) {
+        return 1;
+    }
+    /* "//host" and "/\host" are taken by browsers as another host */
+    if (next[0] != '/' || (len > 1 && (next[1] == '/' || next[1] == '\\'))) {
+        return 0;
+    }
+    return ss_printable(next, len) && !memchr(next, '\\', len) && !memchr(next, '#', len);
+}
+
+int ss_session_valid(const char *session, size_t len)
+{
+    return len > 0 && ss_printable(session, len);
+}
+
+/* AD = 0x01 || kid || dst; returns its length. */
+static size_t ss_ad_build(unsigned char ad[SS_AD_MAX], const unsigned char *kid,
+                          const char *dst, size_t dstlen)
+{
+    ad[0] = SS_TICKET_VERSION;
+    memcpy(ad + 1, kid, SS_KID_BYTES);
+    memcpy(ad + 1 + SS_KID_BYTES, dst, dstlen);
+    return 1 + SS_KID_BYTES + dstlen;
+}
+
+apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
+                            ss_ticket *t, const unsigned char *nonce,
+                            char **out)
+{
+    unsigned char pt[SS_PAYLOAD_MAX];
+    unsigned char raw[SS_TICKET_MAX_BYTES];
+    unsigned char ad[SS_AD_MAX];
+    size_t dstlen, srclen, nextlen, sesslen, ptlen, rawlen, adlen, i;
+    const char *next;
+    uint64_t iat;
+    char *text;
+
+    if (!key || !dst || !t || !t->src || !t->session) {
+        return APR_EINVAL;
+    }
+    next = t->next ? t->next : "";
+    dstlen = strlen(dst);
+    srclen = strlen(t->src);
+    nextlen = strlen(next);
+    sesslen = strlen(t->session);
+    if (!ss_site_id_valid(dst, dstlen) || !ss_site_id_valid(t->src, srclen)
+        || (t->mode != SS_MODE_SCRIPT && t->mode != SS_MODE_NAVIGATION)
+        || (t->mode == SS_MODE_SCRIPT && nextlen > 0)
+        || !ss_next_valid(next, nextlen)
+        || !ss_session_valid(t->session, sesslen)) {
+        return APR_EINVAL;
+    }
+    /* this also keeps nextlen within its 16 bits */
+    if (8 + 1 + 1 + srclen + 2 + nextlen + sesslen > SS_PAYLOAD_MAX) {
+        return APR_ENOSPC;
+    }
+    /* idempotent, so callers need no init of their own; only the random
+     * nonce needs it (hashing and AEAD work on the portable code before) */
+    if (sodium_init() < 0) {
+        return APR_EGENERAL;
+    }
+    if (nonce) {
+        memcpy(t->nonce, nonce, SS_NONCE_BYTES);
+    }
+    else {
+        randombytes_buf(t->nonce, SS_NONCE_BYTES);
+    }
+    memcpy(t->kid, key->kid, SS_KID_BYTES);
+
+    iat = (uint64_t)t->iat;
+    for (i = 0; i < 8; i++) {
+        pt[i] = (unsigned char)(iat >> (56 - 8 * i));
+    }
+    ptlen = 8;
+    pt[ptlen++] = (unsigned char)t->mode;
+    pt[ptlen++] = (unsigned char)srclen;
+    memcpy(pt + ptlen, t->src, srclen);
+    ptlen += srclen;
+    pt[ptlen++] = (unsigned char)(nextlen >> 8);
+    pt[ptlen++] = (unsigned char)nextlen;
+    memcpy(pt + ptlen, next, nextlen);
+    ptlen += nextlen;
+    memcpy(pt + ptlen, t->session, sesslen);
+    ptlen += sesslen;
+
+    raw[0] = SS_TICKET_VERSION;
+    memcpy(raw + 1, t->kid, SS_KID_BYTES);
+    memcpy(raw + 1 + SS_KID_BYTES, t->nonce, SS_NONCE_BYTES);
+    adlen = ss_ad_build(ad, t->kid, dst, dstlen);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + SS_HEADER_BYTES, NULL, pt, ptlen,
+                                               ad, adlen, NULL, t->nonce, key->ek);
+    sodium_memzero(pt, ptlen);
+    rawlen = SS_HEADER_BYTES + ptlen + SS_TAG_BYTES;
+
+    text = apr_palloc(p, SS_B64URL_LEN(rawlen) + 1);
+    ss_b64url_encode(text, SS_B64URL_LEN(rawlen) + 1, raw, rawlen);
+    *out = text;
+    return APR_SUCCESS;
+}
+
+/* Splits a decrypted payload into t (strings copied to p).  Every length
+ * is checked against what is left before it is used. */
+static int ss_payload_parse(apr_pool_t *p, const unsigned char *pt, size_t ptlen,
+                            ss_ticket *t)
+{
+    size_t pos, srclen, nextlen, i;
+    uint64_t iat = 0;
+    int mode;
+
+    if (ptlen < 8 + 1 + 1) {
+        return 0;
+    }
+    for (i = 0; i < 8; i++) {
+        iat = (iat << 8) | pt[i];
+    }
+    pos = 8;
+    mode = pt[pos++];
+    srclen = pt[pos++];
+    /* a valid site id is 1-255 printable bytes: srclen 0 is refused here */
+    if ((mode != SS_MODE_SCRIPT && mode != SS_MODE_NAVIGATION)
+        || ptlen - pos < srclen + 2
+        || !ss_site_id_valid((const char *)pt + pos, srclen)) {
+        return 0;
+    }
+    t->src = apr_pstrmemdup(p, (const char *)pt + pos, srclen);
+    pos += srclen;
+    nextlen = ((size_t)pt[pos] << 8) | pt[pos + 1];
+    pos += 2;
+    if (ptlen - pos < nextlen
+        || (mode == SS_MODE_SCRIPT && nextlen > 0)
+        || !ss_next_valid((const char *)pt + pos, nextlen)) {
+        return 0;
+    }
+    t->next = apr_pstrmemdup(p, (const char *)pt + pos, nextlen);
+    pos += nextlen;
+    if (!ss_session_valid((const char *)pt + pos, ptlen - pos)) {
+        return 0;
+    }
+    t->session = apr_pstrmemdup(p, (const char *)pt + pos, ptlen - pos);
+    t->iat = (int64_t)iat;
+    t->mode = (ss_mode)mode;
+    return 1;
+}
+
+ss_reason ss_ticket_open(apr_pool_t *p, const ss_keyring *kr, const char *dst,
+                         const char *ticket, size_t len, int64_t now,
+                         int timeout, ss_ticket *t)
+{
+    unsigned char raw[SS_TICKET_MAX_BYTES];
+    unsigned char pt[SS_PAYLOAD_MAX];
+    unsigned char ad[SS_AD_MAX];
+    unsigned long long ptlen = 0;
+    size_t rawlen = 0, dstlen, adlen;
+    const unsigned char *kid = raw + 1, *nonce = raw + 1 + SS_KID_BYTES;
+    const ss_key *key;
+    ss_reason reason;
+    uint64_t age;
+
+    memset(t, 0, sizeof(*t));
+    /* the length alone decides before a byte is read */
+    if (!ticket || len > SS_TICKET_MAX_CHARS
+        || ss_b64_decode(SS_B64_URL_NOPAD, raw, sizeof(raw), &rawlen, ticket, len) != 0
+        || rawlen < SS_TICKET_MIN_BYTES) {
+        return SS_R_MALFORMED;
+    }
+    if (raw[0] != SS_TICKET_VERSION || !(key = ss_keyring_find(kr, kid))) {
+        return SS_R_UNKNOWN_KEY;
+    }
+    /* a destination that cannot be valid authenticates nothing */
+    dstlen = dst ? strlen(dst) : 0;
+    if (!ss_site_id_valid(dst, dstlen)) {
+        return SS_R_BAD_TICKET;
+    }
+    adlen = ss_ad_build(ad, kid, dst, dstlen);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+                                                   raw + SS_HEADER_BYTES,
+                                                   rawlen - SS_HEADER_BYTES,
+                                                   ad, adlen, nonce, key->ek) != 0) {
+        return SS_R_BAD_TICKET;
+    }
+    if (!ss_payload_parse(p, pt, (size_t)ptlen, t)) {
+        reason = SS_R_BAD_TICKET;
+        memset(t, 0, sizeof(*t));
+        goto leave;
+    }
+    memcpy(t->nonce, nonce, SS_NONCE_BYTES);
+    memcpy(t->kid, kid, SS_KID_BYTES);
+
+    /* unsigned differences: no overflow whatever iat the ticket carries */
+    reason = SS_OK;
+    if (timeout < 0) {
+        timeout = 0;
+    }
+    if (t->iat < now) {
+        age = (uint64_t)now - (uint64_t)t->iat;
+        if (age > (uint64_t)timeout) {
+            reason = SS_R_EXPIRED;
+        }
+    }
+    else if ((uint64_t)t->iat - (uint64_t)now > SS_CLOCK_SKEW) {
+        reason = SS_R_FUTURE;
+    }
+leave:
+    sodium_memzero(pt, (size_t)ptlen);
+    return reason;
+}

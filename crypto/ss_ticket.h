@@ -1,0 +1,89 @@
+/* Ticket format v1 (SPEC.md section 7): seal and open, with the rejection
+ * reasons that need no httpd.  Plain C on APR + libsodium. */
+#ifndef SS_TICKET_H
+#define SS_TICKET_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_errno.h>
+#include "ss_keyring.h"
+
+#define SS_TICKET_VERSION    0x01
+#define SS_TICKET_MAX_CHARS  6000  /* checked before decoding */
+#define SS_NONCE_BYTES       24
+#define SS_TAG_BYTES         16
+#define SS_CLOCK_SKEW        5     /* seconds a ticket may come "from the future" */
+#define SS_SITE_ID_MAX       255
+/* 0x01 || kid || nonce || (iat, mode, srclen, 1-byte src, nextlen, session >= 1) || tag */
+#define SS_TICKET_MIN_BYTES  (1 + SS_KID_BYTES + SS_NONCE_BYTES + 8 + 1 + 1 + 1 + 2 + 1 + SS_TAG_BYTES)
+
+typedef enum {
+    SS_MODE_SCRIPT     = 0x01,
+    SS_MODE_NAVIGATION = 0x02
+} ss_mode;
+
+/* Every reason of SPEC.md section 5, plus the module's own no-session and
+ * no-site (the request's host is not in SharedSessionSites). */
+typedef enum {
+    SS_OK = 0,
+    SS_R_MALFORMED,
+    SS_R_UNKNOWN_KEY,
+    SS_R_BAD_TICKET,
+    SS_R_EXPIRED,
+    SS_R_FUTURE,
+    SS_R_UNKNOWN_SOURCE,
+    SS_R_MODE,
+    SS_R_REFERER,
+    SS_R_REPLAYED,
+    SS_R_CACHE_UNAVAILABLE,
+    SS_R_NO_SESSION,
+    SS_R_NO_SITE
+} ss_reason;
+
+/* "malformed", "unknown-key", ... ; "-" for SS_OK. */
+const char *ss_reason_name(ss_reason reason);
+
+/* A ticket's content.  Strings are NUL-terminated. */
+typedef struct ss_ticket {
+    int64_t iat;                          /* Unix seconds */
+    ss_mode mode;
+    const char *src;                      /* source site id, 1-255 bytes */
+    const char *next;                     /* navigation: path+query, "" when absent; script: "" */
+    const char *session;                  /* mod_session encoding, not empty */
+    unsigned char nonce[SS_NONCE_BYTES];  /* the ticket id */
+    unsigned char kid[SS_KID_BYTES];
+} ss_ticket;
+
+/* 1 when next is acceptable as a navigation target on the destination: empty,
+ * or starting with a single '/' (not "//", not "/\"), only printable ASCII
+ * 0x21-0x7e, no '\\', no '#'.  Shared by mint and open. */
+int ss_next_valid(const char *next, size_t len);
+
+/* 1 when session is acceptable as a ticket payload: not empty, printable
+ * ASCII 0x21-0x7e only. */
+int ss_session_valid(const char *session, size_t len);
+
+/* Seals t for destination site id dst with key.  When nonce is NULL a random
+ * nonce is drawn (and written to t->nonce); otherwise it is used as given
+ * (test vectors).  t->kid is set from key.  *out is the ticket text, in p.
+ * Returns APR_SUCCESS; APR_EINVAL when a field is invalid (src or dst empty,
+ * > 255 bytes or not printable ASCII 0x21-0x7e, bad mode, next invalid or
+ * given in script mode, session invalid); APR_ENOSPC when the ticket would
+ * exceed SS_TICKET_MAX_CHARS. */
+apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
+                            ss_ticket *t, const unsigned char *nonce,
+                            char **out);
+
+/* Opens a ticket for destination site id dst, at time now (Unix seconds),
+ * accepting tickets at most timeout seconds old and SS_CLOCK_SKEW seconds
+ * ahead.  Checks, cheapest first: length <= SS_TICKET_MAX_CHARS before any
+ * decoding, base64url, minimum size (malformed); version and kid
+ * (unknown-key); AEAD and payload structure (bad-ticket); age (expired,
+ * future).  t is filled whenever the ticket authenticated (so also for
+ * expired/future); otherwise it is zeroed.  Every authentication failure
+ * gives the same SS_R_BAD_TICKET. */
+ss_reason ss_ticket_open(apr_pool_t *p, const ss_keyring *kr, const char *dst,
+                         const char *ticket, size_t len, int64_t now,
+                         int timeout, ss_ticket *t);
+
+#endif

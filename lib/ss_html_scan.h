@@ -1,0 +1,37 @@
+/* Finds where the loader tags go in a stream of HTML (SPEC.md section 6):
+ * right before the first "</head" (any case, followed by '>' or white space),
+ * or before "<body" (same rule) when that comes first.  No allocation; the
+ * scanner holds only a few bytes of state, so the result cannot depend on
+ * how the stream is cut into chunks.  Plain C, no httpd. */
+#ifndef SS_HTML_SCAN_H
+#define SS_HTML_SCAN_H
+
+#include <stddef.h>
+
+/* Longest candidate the caller may have to hold back: "</head" (6 bytes);
+ * the byte that decides ('>' or space) is never held. */
+#define SS_HTML_SCAN_MAX_HOLD 6
+
+typedef struct ss_html_scan {
+    int state;       /* private */
+    size_t held;     /* bytes the caller holds back: a candidate tag cut at a chunk end */
+} ss_html_scan;
+
+typedef struct ss_html_scan_result {
+    int found;          /* 1: the insertion point is found (the scanner is done) */
+    int held_in_tag;    /* found and the tag began in the held bytes: insert
+                           before them (then the held bytes, then all of the chunk) */
+    int release_held;   /* not found inside held: the held bytes go out first, unchanged */
+    size_t pos;         /* found && !held_in_tag: insertion offset in the chunk.
+                           !found: chunk[0..pos) may be passed on; chunk[pos..len)
+                           must be held back (appended to any still-held bytes) */
+} ss_html_scan_result;
+
+void ss_html_scan_init(ss_html_scan *s);
+
+/* Scans the next chunk.  s->held tells how many bytes the caller is holding
+ * back; after the call it tells how many it must hold (0 when found). */
+void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
+                       ss_html_scan_result *res);
+
+#endif

@@ -1,0 +1,143 @@
+/* mod_session's identity encoding, without httpd.  The output must be the
+ * bytes session_identity_encode writes (ap_escape_urlencoded per key and
+ * value), and decoding must end in the entries session_identity_decode
+ * would set, so that a session crosses sites unchanged. */
+#include <string.h>
+#include <strings.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+
+#include "ss_session_codec.h"
+
+/* ap_escape_urlencoded keeps ASCII letters, digits and ".-*_" (the test is
+ * done in the C locale: bytes >= 0x80 are escaped). */
+static int codec_keeps(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '*'
+           || c == '_';
+}
+
+static int codec_carries(const char *key, const char *val)
+{
+    return key && *key && val && *val
+           && strcasecmp(key, SS_SESSION_RESERVED_KEY) != 0;
+}
+
+static char *codec_escape(char *d, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";   /* lowercase, as httpd */
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)s; *c; c++) {
+        if (codec_keeps(*c)) {
+            *d++ = (char)*c;
+        }
+        else if (*c == ' ') {
+            *d++ = '+';
+        }
+        else {
+            *d++ = '%';
+            *d++ = hex[*c >> 4];
+            *d++ = hex[*c & 0xf];
+        }
+    }
+    return d;
+}
+
+char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)
+{
+    const apr_array_header_t *arr = apr_table_elts(entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_size_t need = 1;
+    char *out, *d;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (codec_carries(e[i].key, e[i].val)) {
+            need += 3 * strlen(e[i].key) + 3 * strlen(e[i].val) + 2;
+        }
+    }
+    out = d = apr_palloc(p, need);
+    for (i = 0; i < arr->nelts; i++) {
+        if (!codec_carries(e[i].key, e[i].val)) {
+            continue;
+        }
+        if (d != out) {
+            *d++ = '&';
+        }
+        d = codec_escape(d, e[i].key);
+        *d++ = '=';
+        d = codec_escape(d, e[i].val);
+    }
+    *d = '\0';
+    return out;
+}
+
+static int codec_hexval(char c)
+{
+    return c <= '9' ? c - '0' : (apr_tolower(c) - 'a') + 10;
+}
+
+/* ap_unescape_urlencoded in place: '+' is a space, %XX a byte.  Returns 0
+ * for a '%' without two hex digits after it or for %00; the caller then
+ * drops the pair, so the string may be left half done. */
+static int codec_unescape(char *s)
+{
+    char *r = s, *w = s;
+
+    for (; *r; r++, w++) {
+        if (*r == '+') {
+            *w = ' ';
+        }
+        else if (*r != '%') {
+            *w = *r;
+        }
+        else if (!apr_isxdigit(r[1]) || !apr_isxdigit(r[2])) {
+            return 0;
+        }
+        else {
+            *w = (char)(codec_hexval(r[1]) * 16 + codec_hexval(r[2]));
+            if (*w == '\0') {
+                return 0;
+            }
+            r += 2;
+        }
+    }
+    *w = '\0';
+    return 1;
+}
+
+int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out)
+{
+    char *copy, *pair, *last = NULL;
+
+    if (!encoded) {
+        return apr_table_elts(out)->nelts;
+    }
+    copy = apr_pstrdup(p, encoded);
+    /* apr_strtok as mod_session uses it: runs of '&' are one separator, a
+     * pair's leading '=' are skipped, the value runs to the pair's end. */
+    for (pair = apr_strtok(copy, "&", &last); pair;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *plast = NULL;
+        char *key = apr_strtok(pair, "=", &plast);
+        char *val;
+
+        if (!key) {
+            continue;
+        }
+        val = apr_strtok(NULL, "&", &plast);
+        if (!val) {
+            /* "k" or "k=": mod_session removes k, by its still-escaped name */
+            apr_table_unset(out, key);
+            continue;
+        }
+        if (!codec_unescape(key) || !codec_unescape(val)
+            || !strcasecmp(key, SS_SESSION_RESERVED_KEY)) {
+            continue;
+        }
+        apr_table_set(out, key, val);
+    }
+    return apr_table_elts(out)->nelts;
+}

@@ -1,0 +1,24 @@
+/* mod_session's identity encoding ("k=v&k2=v2", urlencoded), done without
+ * httpd so that the sender can put a session into a ticket and the receiver
+ * can take it out.  The reserved key "expiry" is never carried. */
+#ifndef SS_SESSION_CODEC_H
+#define SS_SESSION_CODEC_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#define SS_SESSION_RESERVED_KEY "expiry"
+
+/* Encodes the entries as mod_session does (ap_escape_urlencoded: alnum and
+ * ".-*_" kept, space as '+', the rest %XX), skipping "expiry" (any case) and
+ * entries with an empty key or value.  Returns "" when nothing is left. */
+char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries);
+
+/* Decodes into out as session_identity_decode does: apr_table_set per key
+ * ('+' is a space, %XX a byte), skipping "expiry" (any case) and pairs that
+ * do not unescape (bad %XX, %00).  A pair without a value ("k", "k=")
+ * removes k, by its raw name, as mod_session does.  Returns the number of
+ * entries in out afterwards (pass an empty table to count the session's). */
+int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out);
+
+#endif

@@ -1,0 +1,40 @@
+/* The SharedSessionSites list: parsing entries, site ids, which entry a host
+ * belongs to (SPEC.md section 2).  Plain C on APR, no httpd. */
+#ifndef SS_SITES_H
+#define SS_SITES_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+
+typedef struct ss_site {
+    const char *scheme;  /* "https" (default) or "http" */
+    const char *host;    /* lowercased; a DNS name, an IPv4 address or "[v6]" */
+    int port;            /* 0 when the entry names none */
+    const char *id;      /* host, or host:port when the entry names a port */
+} ss_site;
+
+/* Parses "[http://|https://]host[:port]" (a trailing "/" is allowed, nothing
+ * else after the host/port).  Returns APR_SUCCESS, or APR_EINVAL with *err a
+ * one-line reason (in p) such as "port out of range". */
+apr_status_t ss_site_parse(apr_pool_t *p, const char *arg, ss_site *out,
+                           const char **err);
+
+/* 1 when host equals site_host or is a subdomain of it on a label boundary
+ * ("shop.example.com" within "example.com"; "myexample.com" is not).
+ * Case-insensitive; a trailing dot on host is ignored. */
+int ss_host_within(const char *host, const char *site_host);
+
+/* The scheme's default port: 443 for https, 80 for http. */
+int ss_site_default_port(const char *scheme);
+
+/* The entry a host (and port, the one the client used) belongs to, or NULL.
+ * An entry that names a port matches only that port; one without a port
+ * matches any.  When several match, the most specific wins: exact host over
+ * subdomain, longer host over shorter, named port over none. */
+const ss_site *ss_sites_match(const ss_site *sites, int nsites,
+                              const char *host, int port);
+
+/* "scheme://host[:port]" of a site, with the port only when it names one. */
+const char *ss_site_origin(apr_pool_t *p, const ss_site *site);
+
+#endif
