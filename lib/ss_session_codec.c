@@ -81,8 +81,8 @@ static int codec_hexval(char c)
 
 /* ap_unescape_urlencoded in place: '+' is a space, %XX a byte.  Returns 0
  * for a '%' without two hex digits after it or for %00; the caller then
- * drops the pair, so the string may be left half done. */
-static int codec_unescape(char *s)
+ * drops the value, so the string may be left half done. */
+int ss_form_unescape(char *s)
 {
     char *r = s, *w = s;
 
@@ -133,7 +133,7 @@ int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out)
             apr_table_unset(out, key);
             continue;
         }
-        if (!codec_unescape(key) || !codec_unescape(val)
+        if (!ss_form_unescape(key) || !ss_form_unescape(val)
             || !strcasecmp(key, SS_SESSION_RESERVED_KEY)) {
             continue;
         }

@@ -21,4 +21,9 @@ char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries);
  * entries in out afterwards (pass an empty table to count the session's). */
 int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out);
 
+/* Decodes a form-urlencoded value in place ('+' is a space, %XX a byte), as
+ * ap_unescape_urlencoded does.  Returns 1, or 0 for a bad %XX or %00 (the
+ * string is then unusable). */
+int ss_form_unescape(char *s);
+
 #endif

@@ -1,0 +1,229 @@
+/* The SHARED_SESSION output filter (SPEC.md section 6): streams HTML and
+ * inserts the loader tags before the first </head (or <body). */
+
+#include "ss_glue.h"
+
+/* ---- the SHARED_SESSION output filter --------------------------------------- */
+
+#define SS_FILTER_PASS_BYTES (64 * 1024)  /* pass on at least this often while scanning */
+
+typedef struct {
+    ss_html_scan scan;
+    apr_bucket_brigade *held;   /* a candidate tag cut at a bucket end (<= 6 bytes) */
+    apr_bucket_brigade *pending;
+    const char *tags;           /* the <script> tags to insert */
+    int headers_done;
+} ss_filter_ctx;
+
+static int ss_is_html(const char *ct)
+{
+    size_t n;
+
+    if (!ct) {
+        return 0;
+    }
+    n = strcspn(ct, "; \t");
+    return (n == 9 && !strncasecmp(ct, "text/html", 9))
+        || (n == 21 && !strncasecmp(ct, "application/xhtml+xml", 21));
+}
+
+static int ss_is_identity(const char *enc)
+{
+    return !enc || !*enc || !strcasecmp(enc, "identity");
+}
+
+/* The loader tags for every target site, or NULL when nothing goes in. */
+static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
+{
+    const ss_site *site = ss_request_site(r, conf);
+    const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
+    const char *tags = NULL;
+    const char *session;
+    session_rec *z;
+    int i;
+
+    if (!site || !sealer || !(z = ss_load_session(r))) {
+        return NULL;
+    }
+    /* empty once "expiry" and empty entries are left out */
+    session = ss_session_encode(r->pool, z->entries);
+    if (!*session) {
+        return NULL;
+    }
+    for (i = 0; i < conf->sites->nelts; i++) {
+        const ss_site *target = &APR_ARRAY_IDX(conf->sites, i, ss_site);
+        ss_ticket t;
+        char *ticket;
+        apr_status_t rv;
+
+        if (target == site) {
+            continue;
+        }
+        memset(&t, 0, sizeof(t));
+        t.iat = apr_time_sec(r->request_time);
+        t.mode = SS_MODE_SCRIPT;
+        t.src = site->id;
+        t.next = "";
+        t.session = session;
+        rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, &ticket);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(02001)
+                          "no loader for %s: the session does not fit into a ticket "
+                          "of %d characters", target->id, SS_TICKET_MAX_CHARS);
+            continue;
+        }
+        tags = apr_pstrcat(r->pool, tags ? tags : "", "<script src=\"",
+                           ss_site_origin(r->pool, target), conf->path, ticket,
+                           ".js\" async referrerpolicy=\"origin\"></script>", NULL);
+    }
+    return tags;
+}
+
+/* The response changes per request once the loader is in it. */
+static void ss_fix_headers(request_rec *r)
+{
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_unset(r->headers_out, "ETag");
+    apr_table_unset(r->headers_out, "Content-MD5");
+    apr_table_mergen(r->headers_out, "Vary", "Cookie");
+    apr_table_setn(r->headers_out, "Cache-Control",
+                   ss_cache_control_private(r->pool,
+                                            apr_table_get(r->headers_out, "Cache-Control")));
+}
+
+static int ss_filter_wanted(ap_filter_t *f)
+{
+    request_rec *r = f->r;
+
+    return !r->main && !r->header_only
+        && r->status != HTTP_NO_CONTENT && r->status != HTTP_PARTIAL_CONTENT
+        && r->status != HTTP_NOT_MODIFIED
+        && ss_is_html(r->content_type)
+        && ss_is_identity(r->content_encoding)
+        && ss_is_identity(apr_table_get(r->headers_out, "Content-Encoding"))
+        && ss_is_identity(apr_table_get(r->err_headers_out, "Content-Encoding"));
+}
+
+apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    ss_filter_ctx *ctx = f->ctx;
+    apr_bucket *b, *next;
+    apr_size_t pending_bytes = 0;
+    apr_status_t rv;
+
+    if (!ctx) {
+        const char *tags = ss_filter_wanted(f)
+            ? ss_loader_tags(r, ss_conf(r->server)) : NULL;
+
+        if (!tags) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        ss_html_scan_init(&ctx->scan);
+        ctx->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        ctx->pending = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        ctx->tags = tags;
+    }
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        ss_html_scan_result res;
+        const char *data;
+        apr_size_t len;
+
+        next = APR_BUCKET_NEXT(b);
+        if (APR_BUCKET_IS_EOS(b)) {
+            /* no insertion point (a fragment): what was held goes out as it was */
+            APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(b)) {
+            /* FLUSH and the like pass in order; held bytes (<= 6) stay held */
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+            continue;
+        }
+        rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        ss_html_scan_feed(&ctx->scan, data, len, &res);
+        if (res.found) {
+            apr_bucket *tags = apr_bucket_immortal_create(ctx->tags, strlen(ctx->tags),
+                                                          f->c->bucket_alloc);
+            if (res.held_in_tag) {
+                APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);
+                APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+            }
+            else {
+                if (res.release_held) {
+                    APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+                }
+                if (res.pos > 0 && res.pos < len) {
+                    apr_bucket_split(b, res.pos);
+                }
+                if (res.pos > 0) {
+                    next = APR_BUCKET_NEXT(b);
+                    APR_BUCKET_REMOVE(b);
+                    APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+                }
+                APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);
+            }
+            if (!ctx->headers_done) {
+                ss_fix_headers(r);
+            }
+            /* done: everything after the insertion point goes on untouched */
+            ap_remove_output_filter(f);
+            APR_BRIGADE_PREPEND(bb, ctx->pending);
+            return ap_pass_brigade(f->next, bb);
+        }
+        if (res.release_held) {
+            APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+        }
+        if (res.pos < len) {
+            /* hold back the tail: a tag may be cut here */
+            if (res.pos > 0) {
+                apr_bucket_split(b, res.pos);
+                next = APR_BUCKET_NEXT(b);
+                APR_BUCKET_REMOVE(b);
+                APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+                b = next;
+                next = APR_BUCKET_NEXT(b);
+            }
+            APR_BUCKET_REMOVE(b);
+            if ((rv = apr_bucket_setaside(b, r->pool)) != APR_SUCCESS) {
+                return rv;
+            }
+            APR_BRIGADE_INSERT_TAIL(ctx->held, b);
+        }
+        else {
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+        }
+        pending_bytes += res.pos;
+        if (pending_bytes >= SS_FILTER_PASS_BYTES) {
+            /* headers leave with the first bytes: an insertion is still possible */
+            if (!ctx->headers_done) {
+                ss_fix_headers(r);
+                ctx->headers_done = 1;
+            }
+            rv = ap_pass_brigade(f->next, ctx->pending);
+            apr_brigade_cleanup(ctx->pending);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            pending_bytes = 0;
+        }
+    }
+    /* rest of bb (EOS and after) follows what was processed */
+    APR_BRIGADE_PREPEND(bb, ctx->pending);
+    if (!APR_BRIGADE_EMPTY(bb) && !ctx->headers_done
+        && !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+        ss_fix_headers(r);
+        ctx->headers_done = 1;
+    }
+    rv = ap_pass_brigade(f->next, bb);
+    apr_brigade_cleanup(bb);
+    return rv;
+}

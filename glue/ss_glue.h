@@ -1,0 +1,102 @@
+/* Shared by the module's glue files (mod_shared_session.c and the files in glue/);
+ * not a public interface.  Glue only: every decision that is logic lives
+ * in crypto/ and lib/. */
+#ifndef SS_GLUE_H
+#define SS_GLUE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "util_mutex.h"
+#include "util_filter.h"
+#include "mod_session.h"
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_global_mutex.h"
+#include "apr_optional.h"
+#include "apr_optional_hooks.h"
+
+#include <string.h>
+
+#include "mod_shared_session.h"
+#include "ss_keyring.h"
+#include "ss_ticket.h"
+#include "ss_sites.h"
+#include "ss_session_codec.h"
+#include "ss_html_scan.h"
+#include "ss_request.h"
+
+extern module AP_MODULE_DECLARE_DATA shared_session_module;
+APLOG_USE_MODULE(shared_session);
+
+/* Our own message tags (the AH prefix is httpd's): MSS00001-MSS00099 for
+ * configuration and start-up, MSS01xxx for the handler, MSS02xxx for the
+ * filter. */
+#define SSLOGNO(n) "MSS" #n ": "
+
+#define SS_HANDLER          "shared-session"
+#define SS_FILTER           "SHARED_SESSION"
+#define SS_MUTEX_TYPE       "shared-session-cache"
+#define SS_CACHE_ID         "mod_shared_session-replay"
+#define SS_DEFAULT_PATH     "/shared-session/"
+#define SS_DEFAULT_TIMEOUT  30
+#define SS_DEFAULT_CACHE    "shmcb"
+
+typedef struct ss_server_conf {
+    apr_array_header_t *sites;      /* of ss_site */
+    ss_keyring *keys;
+    const char *key_where;          /* "file:line" of SharedSessionKeyFile */
+    const char *sites_where;
+    int timeout;
+    int always_replace;
+    int check_referer;
+    const char *path;
+    unsigned int sites_set:1, keys_set:1, timeout_set:1, always_replace_set:1,
+                 check_referer_set:1, path_set:1;
+} ss_server_conf;
+
+/* The replay cache is one per server process tree (server config only). */
+typedef struct ss_replay_conf {
+    const char *spec;               /* as configured, or NULL for the default */
+    const char *where;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;
+    int none;
+    int egeneral_is_miss;           /* dbm answers APR_EGENERAL for a missing id */
+    int used;                       /* any SharedSession* directive seen */
+} ss_replay_conf;
+
+extern ss_replay_conf ss_replay;
+extern APR_OPTIONAL_FN_TYPE(ap_session_load) *ss_session_load_fn;
+extern APR_OPTIONAL_FN_TYPE(ap_session_save) *ss_session_save_fn;
+
+/* mod_shared_session.c */
+ss_server_conf *ss_conf(server_rec *s);
+const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf);
+const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id);
+int ss_session_is_empty(const session_rec *z);
+session_rec *ss_load_session(request_rec *r);
+
+/* glue/ss_replay.c */
+int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp);
+int ss_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s);
+void ss_replay_child_init(apr_pool_t *p, server_rec *s);
+ss_reason ss_replay_check(request_rec *r, const ss_ticket *t, int timeout);
+
+/* glue/ss_handler.c */
+int ss_translate_name(request_rec *r);
+int ss_map_to_storage(request_rec *r);
+int ss_handler(request_rec *r);
+
+/* glue/ss_filter.c */
+apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+#endif

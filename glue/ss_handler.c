@@ -1,0 +1,302 @@
+/* The shared-session handler: receiving tickets (SPEC.md sections 3-5) and
+ * sending users across with "go" (section 4, A's side). */
+
+#include "ss_glue.h"
+
+/* ---- handler: receiving tickets ------------------------------------------- */
+
+typedef struct {
+    ss_reason reason;
+    const char *result;     /* replaced, kept, rejected */
+    const char *src;        /* from the ticket, once it opened */
+    const char *dst;
+    const char *next;
+    int opened;
+    int was_empty;
+} ss_outcome;
+
+/* The only session write on a receiving URL is ours: mod_session's own
+ * output filter would otherwise save a second (blank) record after ours when
+ * the incoming cookie was expired or undecodable, or refresh a session that
+ * a rejected ticket must leave untouched. */
+static void ss_remove_session_filter(request_rec *r)
+{
+    ap_filter_t *f;
+
+    for (f = r->output_filters; f; f = f->next) {
+        if (!strcasecmp(f->frec->name, "MOD_SESSION_OUT")) {
+            ap_remove_output_filter(f);
+            return;
+        }
+    }
+}
+
+static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *ticket,
+                       apr_size_t len, ss_mode want, ss_outcome *o)
+{
+    const ss_site *site = ss_request_site(r, conf);
+    const ss_site *src;
+    const char *referer;
+    session_rec *z;
+    ss_ticket t;
+
+    o->result = "rejected";
+    if (!site) {
+        o->reason = SS_R_NO_SITE;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01010)
+                      "host '%s' is not in SharedSessionSites: tickets cannot be "
+                      "received here", ap_escape_logitem(r->pool, r->hostname));
+        return;
+    }
+    o->dst = site->id;
+    o->reason = ss_ticket_open(r->pool, conf->keys, site->id, ticket, len,
+                               apr_time_sec(r->request_time), conf->timeout, &t);
+    if (o->reason == SS_OK || o->reason == SS_R_EXPIRED || o->reason == SS_R_FUTURE) {
+        o->opened = 1;
+        o->src = t.src;
+        o->next = t.next;
+    }
+    if (o->reason != SS_OK) {
+        return;
+    }
+    src = ss_site_by_id(conf, t.src);
+    if (!src || src == site) {
+        o->reason = SS_R_UNKNOWN_SOURCE;
+        return;
+    }
+    if (t.mode != want) {
+        o->reason = SS_R_MODE;
+        return;
+    }
+    referer = apr_table_get(r->headers_in, "Referer");
+    if (!referer || !*referer) {
+        referer = apr_table_get(r->headers_in, "Origin");
+    }
+    if (conf->check_referer && !ss_referer_matches(r->pool, referer, src)) {
+        o->reason = SS_R_REFERER;
+        return;
+    }
+    if (!(z = ss_load_session(r))) {
+        o->reason = SS_R_NO_SESSION;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01011)
+                      "mod_session is not on at %s: add 'Session On' and a session "
+                      "store where SetHandler shared-session is", conf->path);
+        return;
+    }
+    if ((o->reason = ss_replay_check(r, &t, conf->timeout)) != SS_OK) {
+        return;
+    }
+    o->was_empty = ss_session_is_empty(z);
+    if (!o->was_empty && !conf->always_replace) {
+        o->result = "kept";
+        return;
+    }
+    apr_table_clear(z->entries);
+    ss_session_decode(r->pool, t.session, z->entries);
+    z->dirty = 1;
+    if (ss_session_save_fn(r, z) != APR_SUCCESS) {
+        o->reason = SS_R_NO_SESSION;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01012)
+                      "the session could not be saved by mod_session (see its "
+                      "message above)");
+        return;
+    }
+    o->result = "replaced";
+    shared_session_run_replaced(r, t.src, site->id, o->was_empty);
+}
+
+/* A 303 answered by the handler itself, not through ap_die(): an error
+ * response would run insert_error_filter and bring back mod_session's
+ * output filter, which saves a second record. */
+static int ss_see_other(request_rec *r, const char *location, const char *referrer_policy)
+{
+    apr_table_setn(r->headers_out, "Location", location);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Referrer-Policy", referrer_policy);
+    r->status = HTTP_SEE_OTHER;
+    ap_set_content_length(r, 0);
+    return OK;
+}
+
+/* Puts "<ticket>" in place of the ticket in what the access log shows. */
+static void ss_redact_request(request_rec *r, const char *prefix, int script)
+{
+    const char *shown = apr_pstrcat(r->pool, prefix, "<ticket>", script ? ".js" : "", NULL);
+
+    r->uri = (char *)shown;
+    r->unparsed_uri = (char *)shown;
+    r->parsed_uri.path = (char *)shown;
+    r->parsed_uri.query = NULL;
+    r->args = NULL;
+    r->the_request = apr_pstrcat(r->pool, r->method, " ", shown,
+                                 r->protocol ? " " : "", r->protocol ? r->protocol : "",
+                                 NULL);
+}
+
+static void ss_note_outcome(request_rec *r, const ss_outcome *o, ss_mode mode)
+{
+    const char *src = o->src ? ap_escape_logitem(r->pool, o->src) : "-";
+
+    apr_table_setn(r->subprocess_env, "SHARED_SESSION_RESULT", o->result);
+    apr_table_setn(r->subprocess_env, "SHARED_SESSION_REASON", ss_reason_name(o->reason));
+    apr_table_setn(r->subprocess_env, "SHARED_SESSION_SRC", src);
+    apr_table_setn(r->subprocess_env, "SHARED_SESSION_WAS_EMPTY", o->was_empty ? "1" : "0");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01001)
+                  "result=%s reason=%s mode=%s src=%s dst=%s was_empty=%d",
+                  o->result, ss_reason_name(o->reason),
+                  mode == SS_MODE_SCRIPT ? "script" : "navigation", src,
+                  o->dst ? o->dst : "-", o->was_empty);
+}
+
+static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
+                            const char *prefix, const char *name, apr_size_t len,
+                            ss_mode mode)
+{
+    const char *ticket = apr_pstrmemdup(r->pool, name, len);
+    ss_outcome o = { SS_OK, NULL, NULL, NULL, NULL, 0, 0 };
+
+    ss_redact_request(r, prefix, mode == SS_MODE_SCRIPT);
+    ss_receive(r, conf, ticket, len, mode, &o);
+    ss_remove_session_filter(r);
+    ss_note_outcome(r, &o, mode);
+
+    if (mode == SS_MODE_SCRIPT) {
+        /* the same answer whatever the outcome: no oracle */
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+        ap_set_content_type(r, "text/javascript");
+        ap_set_content_length(r, 0);
+        return OK;
+    }
+    return ss_see_other(r, o.opened && o.next && *o.next ? o.next : "/", "no-referrer");
+}
+
+/* ---- handler: sending users across ("go") ----------------------------------- */
+
+static int ss_go_refuse(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01020) "go refused: %s", why);
+    r->status = HTTP_BAD_REQUEST;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    if (!r->header_only) {
+        ap_rvputs(r, "shared-session: ", why, "\n", NULL);
+    }
+    return OK;
+}
+
+static int ss_handle_go(request_rec *r, const ss_server_conf *conf)
+{
+    const ss_site *site = ss_request_site(r, conf);
+    const ss_site *target;
+    const char *to = ss_query_param(r->pool, r->args, "to"), *err, *where, *ticket = NULL, *authority, *session;
+    const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
+    session_rec *z;
+    ss_url u;
+
+    if (!site || !sealer) {
+        return ss_go_refuse(r, "this host is not one of SharedSessionSites");
+    }
+    target = ss_go_target(r->pool, (const ss_site *)conf->sites->elts, conf->sites->nelts,
+                          site, to, &u, &err);
+    if (!target) {
+        return ss_go_refuse(r, err);
+    }
+    authority = u.port_given ? apr_psprintf(r->pool, "%s:%d", u.host, u.port) : u.host;
+    where = apr_pstrcat(r->pool, u.scheme, "://", authority, u.path_query, NULL);
+
+    z = ss_load_session(r);
+    session = z ? ss_session_encode(r->pool, z->entries) : "";
+    if (*session) {
+        ss_ticket t;
+        apr_status_t rv;
+
+        memset(&t, 0, sizeof(t));
+        t.iat = apr_time_sec(r->request_time);
+        t.mode = SS_MODE_NAVIGATION;
+        t.src = site->id;
+        t.next = u.path_query;
+        t.session = session;
+        rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, (char **)&ticket);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(01021)
+                          "no ticket for %s: the session does not fit into a ticket "
+                          "of %d characters", target->id, SS_TICKET_MAX_CHARS);
+            ticket = NULL;
+        }
+    }
+    else if (!z) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01022)
+                      "mod_session is not on at %s: 'go' sends users across without "
+                      "their session", conf->path);
+    }
+    if (ticket) {
+        where = apr_pstrcat(r->pool, target->scheme, "://", authority, conf->path,
+                            ticket, NULL);
+    }
+    ss_remove_session_filter(r);
+    return ss_see_other(r, where, "origin");
+}
+
+/* ---- handler entry ---------------------------------------------------------- */
+
+/* Names under SharedSessionPath are not files: claim them at translation
+ * and skip the directory walk, as mod_proxy does for its URLs.  Otherwise
+ * core maps a long ticket onto the file system and answers 403
+ * (ENAMETOOLONG) before the handler runs. */
+static int ss_own_uri(request_rec *r)
+{
+    const ss_server_conf *conf = ss_conf(r->server);
+
+    return conf->sites->nelts && r->uri && !strncmp(r->uri, conf->path, strlen(conf->path));
+}
+
+int ss_translate_name(request_rec *r)
+{
+    if (!ss_own_uri(r)) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, SS_HANDLER ":", r->uri, NULL);
+    return OK;
+}
+
+int ss_map_to_storage(request_rec *r)
+{
+    return ss_own_uri(r) ? OK : DECLINED;
+}
+
+int ss_handler(request_rec *r)
+{
+    const ss_server_conf *conf;
+    const char *name, *prefix;
+    apr_size_t plen, nlen = 0;
+    ss_route route;
+
+    if (!r->handler || strcmp(r->handler, SS_HANDLER)) {
+        return DECLINED;
+    }
+    conf = ss_conf(r->server);
+    plen = strlen(conf->path);
+    if (strncmp(r->uri, conf->path, plen)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01002)
+                      "SetHandler shared-session serves %s, outside SharedSessionPath %s: "
+                      "mount it at SharedSessionPath", ap_escape_logitem(r->pool, r->uri),
+                      conf->path);
+        return HTTP_NOT_FOUND;
+    }
+    prefix = apr_pstrmemdup(r->pool, r->uri, plen);
+    name = r->uri + plen;
+    route = ss_route_name(name, &nlen);
+    if (route == SS_ROUTE_NOT_FOUND) {
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = (AP_METHOD_BIT << M_GET);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (route == SS_ROUTE_GO) {
+        return ss_handle_go(r, conf);
+    }
+    return ss_handle_ticket(r, conf, prefix, name, nlen,
+                            route == SS_ROUTE_SCRIPT ? SS_MODE_SCRIPT : SS_MODE_NAVIGATION);
+}

@@ -1,0 +1,47 @@
+/* The handler's and the filter's decisions about a request that need no
+ * httpd: which name was asked for, where "go" may send a user, whether a
+ * Referer comes from a site, and how a response becomes private.  Plain C
+ * on APR; each is tested on its own (test/unit/test_request.c). */
+#ifndef SS_REQUEST_H
+#define SS_REQUEST_H
+
+#include <apr_pools.h>
+#include "ss_sites.h"
+#include "ss_url.h"
+
+typedef enum {
+    SS_ROUTE_NOT_FOUND = 0,   /* 404 */
+    SS_ROUTE_GO,              /* "go": send the user to another site */
+    SS_ROUTE_SCRIPT,          /* "TICKET.js" */
+    SS_ROUTE_NAVIGATION       /* "TICKET" */
+} ss_route;
+
+/* Routes the name after SharedSessionPath (SPEC.md section 4): "go"; X.js or
+ * X where X is base64url characters only (a ticket, good or bad); anything
+ * else (empty, a '/', other characters) is not found.  For tickets
+ * *ticket_len is the length of X. */
+ss_route ss_route_name(const char *name, size_t *ticket_len);
+
+/* The decoded value of the first parameter called name in a query string
+ * ("a=1&to=..."), or NULL when there is none; "" when it does not decode. */
+const char *ss_query_param(apr_pool_t *p, const char *args, const char *name);
+
+/* Where "go" may send a user (SPEC.md section 4): `to` must be an absolute
+ * http(s) URL on one of the sites other than current, on that site's port
+ * (its entry's port, or the scheme's default when the entry names none),
+ * with a path that a navigation ticket can carry.  Returns the target entry
+ * and fills *u, or NULL with *err a one-line reason for a 400 answer. */
+const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
+                            const ss_site *current, const char *to, ss_url *u,
+                            const char **err);
+
+/* CheckReferer (SPEC.md section 2): 1 when a Referer or Origin value names
+ * the site src or a subdomain of it, on src's port when its entry names one.
+ * "null", relative or unparsable values never match. */
+int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src);
+
+/* A Cache-Control value made private (SPEC.md section 6): "public" removed,
+ * "private" added unless there; NULL or "" gives "private". */
+const char *ss_cache_control_private(apr_pool_t *p, const char *cc);
+
+#endif

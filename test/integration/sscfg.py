@@ -1,0 +1,213 @@
+"""Configurations and a client for the receiving side (issue 3).
+
+A typical setup: one apache2, name-based virtual hosts a.test and b.test on
+one loopback port, SharedSessionSites/KeyFile at server level (inherited),
+B's session in a cookie "bsess" (or crypto, or SQLite through mod_dbd).
+B has helper URLs:
+  /page.txt      answers X-Session: the session as mod_session encodes it
+                 (SessionEnv On + mod_headers), "(null)" when empty
+  /cgi/set.cgi?Q sets B's session to Q through SessionHeader (a CGI), so a
+                 test can give B a session without the module
+"""
+
+import glob
+import os
+import sqlite3
+import time
+import urllib.parse
+
+import pyhttpd
+from pyhttpd import cookie_pair
+
+SET_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\nX-Replace-Session: %s\\r\\n\\r\\nset\\n' "$QUERY_STRING"
+"""
+
+DBD_SQL = """\
+    DBDriver sqlite3
+    DBDParams "{db}"
+    DBDMin 0
+    DBDKeep 1
+    DBDMax 4
+    DBDExptime 30
+    DBDPrepareSQL "delete from session where key = %s" deletesession
+    DBDPrepareSQL "update session set value = %s, expiry = %lld, key = %s where key = %s" updatesession
+    DBDPrepareSQL "insert into session (value, expiry, key) values (%s, %lld, %s)" insertsession
+    DBDPrepareSQL "select value from session where key = %s and (expiry = 0 or expiry > %lld)" selectsession
+    DBDPrepareSQL "delete from session where expiry != 0 and expiry < %lld" cleansession
+"""
+
+STORE_MODULES = {
+    "cookie": ["session", "session_cookie"],
+    "crypto": ["session", "session_cookie", "session_crypto"],
+    "dbd": ["session", "session_cookie", "dbd", "session_dbd"],
+}
+
+
+def store_lines(store, cookie, attrs="path=/", passphrase="secret-one", db=None):
+    if store == "cookie":
+        return f"SessionCookieName {cookie} {attrs}"
+    if store == "crypto":
+        return (f"SessionCookieName {cookie} {attrs}\n"
+                f"    SessionCryptoPassphrase {passphrase}")
+    if store == "dbd":
+        return f"SessionDBDCookieName {cookie} {attrs}\n" + DBD_SQL.format(db=db)
+    raise ValueError(store)
+
+
+def make_sqlite_db(path):
+    """The table mod_session_dbd's default queries use, writable by the
+    children (they run as www-data)."""
+    if not glob.glob("/usr/lib/*/apr-util-1/apr_dbd_sqlite3*.so"):
+        pyhttpd.fail_missing("APR's SQLite driver (apr_dbd_sqlite3)",
+                             "libaprutil1-dbd-sqlite3")
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE session (key TEXT PRIMARY KEY, value TEXT, expiry INTEGER)")
+    con.commit()
+    con.close()
+    pyhttpd.chown_run_user(path)
+    os.chmod(path, 0o660)
+    return path
+
+
+def vhost(name, store="cookie", cookie="sess", attrs="path=/", extra="",
+          passphrase="secret-one", db=None, maxage=None, port="{port}",
+          aliases="", handler_path="/shared-session/"):
+    maxage_line = f"SessionMaxAge {maxage}" if maxage is not None else ""
+    alias_line = f"ServerAlias {aliases}" if aliases else ""
+    return f"""
+<VirtualHost 127.0.0.1:{port}>
+    ServerName {name}
+    {alias_line}
+    Session On
+    {store_lines(store, cookie, attrs, passphrase, db)}
+    {maxage_line}
+    SessionEnv On
+    SessionHeader X-Replace-Session
+    <Location /page.txt>
+        Header always set X-Session "%{{HTTP_SESSION}}e"
+    </Location>
+    <Directory "{{htdocs}}/cgi">
+        Options +ExecCGI
+        SetHandler cgi-script
+    </Directory>
+    <Location {handler_path}>
+        SetHandler shared-session
+    </Location>
+    {extra}
+</VirtualHost>
+"""
+
+
+def prepare_docroot(h):
+    h.write_file("htdocs/page.txt", "page\n")
+    h.write_file("htdocs/index.html", "<html><head></head><body>B</body></html>\n")
+    h.write_file("htdocs/cgi/set.cgi", SET_CGI, mode=0o755)
+
+
+def two_sites(h, key, store="cookie", server_extra="", a_extra="", b_extra="",
+              b_maxage=None, b_attrs="path=/", sites="http://a.test http://b.test",
+              extra_vhosts="", modules=(), b_db=None):
+    """Writes the config of the typical two-site setup and returns the
+    modules it needs (already written)."""
+    prepare_docroot(h)
+    mods = list(STORE_MODULES[store]) + ["cgi"] + list(modules)
+    snippet = f"""
+SharedSessionSites {sites}
+SharedSessionKeyFile {key}
+{server_extra}
+{vhost("a.test", cookie="asess", extra=a_extra)}
+{vhost("b.test", store=store, cookie="bsess", attrs=b_attrs, extra=b_extra,
+       db=b_db, maxage=b_maxage, aliases="*.b.test")}
+{extra_vhosts}
+"""
+    h.write_config(snippet, modules=mods)
+    return mods
+
+
+def parse_session(value):
+    """X-Session header value -> dict (without mod_session's expiry)."""
+    if value in (None, "", "(null)"):
+        return {}
+    d = dict(urllib.parse.parse_qsl(value, keep_blank_values=True))
+    d.pop("expiry", None)
+    return d
+
+
+class Client:
+    """Talks to one site of an Httpd as a browser would (cookies by hand)."""
+
+    def __init__(self, h, tool, key, host="b.test", src="a.test", cookie="bsess",
+                 port=None, path="/shared-session/"):
+        self.h = h
+        self.tool = tool
+        self.key = key
+        self.host = host
+        self.src = src
+        self.cookie = cookie
+        self.port = port or h.port
+        self.path = path
+
+    @property
+    def host_header(self):
+        return f"{self.host}:{self.port}" if ":" not in self.host else self.host
+
+    def referer(self, host=None):
+        return f"http://{host or self.src}:{self.h.port}/page"
+
+    def mint(self, session="user=alice", src=None, dst=None, nav=None, iat=None,
+             key=None):
+        return self.tool.mint(key or self.key, src or self.src, dst or self.host,
+                              session=session, nav=nav, iat=iat)
+
+    def _headers(self, cookie=None, referer=True, origin=None, extra=()):
+        hs = []
+        if referer is True:
+            hs.append(("Referer", self.referer()))
+        elif referer:
+            hs.append(("Referer", referer))
+        if origin:
+            hs.append(("Origin", origin))
+        if cookie:
+            hs.append(("Cookie", cookie))
+        hs.extend(extra)
+        return hs
+
+    def script(self, ticket, cookie=None, referer=True, origin=None, host=None,
+               method="GET", extra=()):
+        return pyhttpd.request(self.port, f"{self.path}{ticket}.js",
+                               host=host or self.host_header, method=method,
+                               headers=self._headers(cookie, referer, origin, extra))
+
+    def navigate(self, ticket, cookie=None, referer=True, origin=None, host=None,
+                 extra=()):
+        return pyhttpd.request(self.port, f"{self.path}{ticket}",
+                               host=host or self.host_header,
+                               headers=self._headers(cookie, referer, origin, extra))
+
+    def page(self, cookie):
+        """B's session as seen by the next request with this cookie."""
+        r = pyhttpd.request(self.port, "/page.txt", host=self.host_header,
+                            headers=[("Cookie", cookie)] if cookie else [])
+        assert r.status == 200, r
+        return parse_session(r.header("X-Session"))
+
+    def set_session(self, query, cookie=None):
+        """Gives this site a session (through mod_session's SessionHeader);
+        returns the 'name=value' cookie to send from now on."""
+        r = pyhttpd.request(self.port, f"/cgi/set.cgi?{query}", host=self.host_header,
+                            headers=[("Cookie", cookie)] if cookie else [])
+        assert r.status == 200, r
+        # (mod_session_dbd sends its cookie twice, identical)
+        sc = sorted(set(r.set_cookies(self.cookie)))
+        assert len(sc) == 1, r
+        return cookie_pair(sc[0])
+
+
+def wait_until(pred, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(0.02)

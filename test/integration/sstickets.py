@@ -1,0 +1,99 @@
+"""Ticket format v1 (SPEC.md section 7) in Python, independent of the C code.
+
+Used to forge tickets the tool refuses to mint (a `next` of "//evil.example",
+...), to check the tool's output, and to flip bits.  python3-nacl 1.5 has no
+crypto_kdf_derive_from_key; it is BLAKE2b keyed with the master key, the
+subkey id (8 bytes little-endian, padded to 16) as salt and the context
+(padded to 16) as personalisation, over an empty message."""
+
+import base64
+import os
+import struct
+import time
+
+import nacl.bindings as sodium
+
+CONTEXT = b"ShSessV1"
+MODE_SCRIPT = 1
+MODE_NAVIGATION = 2
+
+
+def kdf(size, subkey_id, key, context=CONTEXT):
+    return sodium.crypto_generichash_blake2b_salt_personal(
+        b"", digest_size=size, key=key,
+        salt=struct.pack("<Q", subkey_id) + b"\0" * 8,
+        person=context + b"\0" * (16 - len(context)))
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def master_key(b64text):
+    key = base64.b64decode(b64text.strip())
+    assert len(key) == 32
+    return key
+
+
+def key_from_file(path):
+    """The 32-byte master key in a key file."""
+    with open(path) as f:
+        return master_key(f.read())
+
+
+def derive(key):
+    """(EK, kid) of a master key."""
+    return kdf(32, 1, key), kdf(16, 2, key)[:4]
+
+
+def seal(key, src, dst, session="user=alice", mode=MODE_SCRIPT, next_="",
+         iat=None, nonce=None, raw_payload=None):
+    """A ticket, with no validation at all (that is the point)."""
+    ek, kid = derive(key)
+    iat = int(time.time()) if iat is None else iat
+    nonce = os.urandom(24) if nonce is None else nonce
+    if raw_payload is None:
+        src_b = src.encode()
+        next_b = next_.encode()
+        payload = (struct.pack(">Q", iat) + bytes([mode]) + bytes([len(src_b)])
+                   + src_b + struct.pack(">H", len(next_b)) + next_b
+                   + session.encode())
+    else:
+        payload = raw_payload
+    ad = b"\x01" + kid + dst.encode()
+    c = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(payload, ad, nonce, ek)
+    return b64url(b"\x01" + kid + nonce + c)
+
+
+def open_(key, dst, ticket):
+    """Decrypts a ticket; returns a dict of its fields (raises on failure)."""
+    ek, kid = derive(key)
+    t = unb64url(ticket)
+    if t[0] != 1 or t[1:5] != kid:
+        raise ValueError("unknown-key")
+    nonce, c = t[5:29], t[29:]
+    p = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        c, b"\x01" + kid + dst.encode(), nonce, ek)
+    iat = struct.unpack(">Q", p[:8])[0]
+    mode = p[8]
+    srclen = p[9]
+    src = p[10:10 + srclen].decode()
+    off = 10 + srclen
+    nextlen = struct.unpack(">H", p[off:off + 2])[0]
+    next_ = p[off + 2:off + 2 + nextlen].decode()
+    session = p[off + 2 + nextlen:].decode()
+    return {"iat": iat, "mode": mode, "src": src, "next": next_,
+            "session": session, "nonce": nonce, "kid": kid}
+
+
+def flip_char(ticket, pos):
+    """The ticket with the character at pos replaced by another base64url
+    character (a change inside the ciphertext when pos is past the header)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    c = ticket[pos]
+    repl = alphabet[(alphabet.index(c) + 1) % 64]
+    return ticket[:pos] + repl + ticket[pos + 1:]

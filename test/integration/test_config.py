@@ -1,0 +1,353 @@
+"""Issue 2: the module loads into Debian's apache2, and every bad directive
+value of SPEC.md section 2 fails `apache2 -t` with a message naming the
+directive, the value and why."""
+
+import base64
+import os
+
+import pytest
+
+from pyhttpd import BASE_MODULES
+
+SITES = "SharedSessionSites http://a.test http://b.test"
+
+
+def configtest(h, snippet, **kw):
+    h.write_config(snippet, **kw)
+    return h.configtest()
+
+
+def assert_fails(rc, out, *needles):
+    assert rc != 0, f"apache2 -t passed, expected a failure:\n{out}"
+    low = out.lower()
+    for n in needles:
+        assert n.lower() in low, f"{n!r} not in apache2 -t output:\n{out}"
+
+
+# ---------------------------------------------------------------------------
+# The module loads; good configurations pass.
+
+def test_module_loads_and_server_answers(httpd, module_so, keys):
+    h = httpd("load")
+    h.write_config(f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n")
+    rc, out = h.configtest()
+    assert rc == 0 and "Syntax OK" in out, out
+    rc, out = h.dump_modules()
+    assert rc == 0 and "shared_session_module (shared)" in out, out
+    h.write_file("htdocs/index.html", "<p>hello</p>\n")
+    h.start()
+    r = h.get("/index.html")
+    assert r.status == 200 and r.body == b"<p>hello</p>\n"
+
+
+def test_module_loads_without_directives(httpd, module_so):
+    """Loaded but not configured: nothing to complain about."""
+    h = httpd("bare")
+    rc, out = configtest(h, "")
+    assert rc == 0 and "Syntax OK" in out, out
+    h.start()
+    assert h.get("/").status in (200, 403, 404)
+
+
+def test_all_directives_good(httpd, module_so, keys):
+    h = httpd("good")
+    rc, out = configtest(h, f"""
+SharedSessionSites https://www.example.com www.example.org:8443 http://127.0.0.1:8080 http://a.test
+SharedSessionKeyFile {keys['key1']} {keys['key2']}
+SharedSessionTimeout 45
+SharedSessionAlwaysReplace On
+SharedSessionPath /sso/
+SharedSessionCheckReferer Off
+SharedSessionReplayCache shmcb
+""")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "warn" not in out.lower(), out
+
+
+@pytest.mark.parametrize("value", ["1", "3600", "30"])
+def test_timeout_bounds_accepted(httpd, module_so, keys, value):
+    h = httpd("timeout")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionTimeout {value}\n")
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("value", ["On", "Off", "on", "off"])
+def test_flags_accepted(httpd, module_so, keys, value):
+    h = httpd("flags")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionAlwaysReplace {value}\n"
+                            f"SharedSessionCheckReferer {value}\n")
+    assert rc == 0, out
+
+
+def test_path_root_accepted(httpd, module_so, keys):
+    h = httpd("path")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionPath /\n")
+    assert rc == 0, out
+
+
+def test_key_file_white_space_ignored(httpd, module_so):
+    h = httpd("keyws")
+    key = h.write_file("conf/ws.key", "\n  " + base64.b64encode(os.urandom(32)).decode()
+                       + "  \n\n", mode=0o600)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert rc == 0, out
+
+
+def test_key_file_relative_to_server_root(httpd, module_so):
+    h = httpd("keyrel")
+    h.write_file("conf/rel.key", base64.b64encode(os.urandom(32)).decode(), mode=0o600)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile conf/rel.key\n")
+    assert rc == 0, out
+
+
+def test_vhost_inherits_server_config(httpd, module_so, keys):
+    """Sites and keys at server level; virtual hosts set only what differs."""
+    h = httpd("inherit")
+    rc, out = configtest(h, f"""
+{SITES}
+SharedSessionKeyFile {keys['key1']}
+SharedSessionTimeout 60
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName a.test
+    SharedSessionTimeout 10
+</VirtualHost>
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName b.test
+    SharedSessionAlwaysReplace On
+</VirtualHost>
+""")
+    assert rc == 0 and "Syntax OK" in out, out
+    h.start()
+    assert h.get("/", host="b.test").status in (200, 403, 404)
+
+
+def test_vhost_with_own_sites_and_keys(httpd, module_so, keys):
+    h = httpd("vhostown")
+    rc, out = configtest(h, f"""
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName a.test
+    {SITES}
+    SharedSessionKeyFile {keys['key1']}
+</VirtualHost>
+""")
+    assert rc == 0, out
+
+
+def test_replay_cache_none_needs_no_provider(httpd, module_so, keys):
+    h = httpd("nocache")
+    base = [m for m in BASE_MODULES if m != "socache_shmcb"]
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionReplayCache none\n", base_modules=base)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("spec,module", [
+    ("shmcb", "socache_shmcb"),
+    ("redis:127.0.0.1:6379", "socache_redis"),
+    ("memcache:127.0.0.1:11211", "socache_memcache"),
+])
+def test_replay_cache_provider_loaded(httpd, module_so, keys, spec, module):
+    h = httpd("cache")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionReplayCache {spec}\n", modules=[module])
+    assert rc == 0, out
+
+
+def test_loose_key_file_warns_but_passes(httpd, module_so, keys):
+    h = httpd("loose")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['loose']}\n")
+    assert rc == 0, out
+    assert "warn" in out.lower(), out
+    assert keys["loose"] in out and "SharedSessionKeyFile" in out, out
+
+
+def test_loose_key_file_warning_at_start(httpd, module_so, keys):
+    """The warning shows at start too (and is the only one)."""
+    h = httpd("loose")
+    h.write_config(f"{SITES}\nSharedSessionKeyFile {keys['loose']}\n")
+    h.start()
+    assert keys["loose"] in h.start_output, h.start_output
+    bad = h.bad_log_lines()
+    assert bad and all(keys["loose"] in line for line in bad), bad
+    h.allow(keys["loose"])
+
+
+# ---------------------------------------------------------------------------
+# Bad values: each fails apache2 -t, naming the directive, the value and why.
+
+@pytest.mark.parametrize("value,why", [
+    ("ftp://a.test", None),
+    ("http://a.test/path", None),
+    ("http://a.test:99999", "port"),
+    ("http://a.test:0", "port"),
+    ("http://a.test:http", "port"),
+    ("http://", None),
+    ("http://user@a.test", None),
+    ("http://a test", None),
+])
+def test_bad_site(httpd, module_so, keys, value, why):
+    h = httpd("badsite")
+    rc, out = configtest(h, f'SharedSessionSites http://b.test "{value}"\n'
+                            f"SharedSessionKeyFile {keys['key1']}\n")
+    assert_fails(rc, out, "SharedSessionSites", value, *([why] if why else []))
+
+
+def test_key_file_missing(httpd, module_so):
+    h = httpd("nokey")
+    path = str(h.root / "does-not-exist.key")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {path}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", path)
+    low = out.lower()
+    assert any(w in low for w in ("no such file", "cannot", "unable", "read", "open")), out
+
+
+def test_key_file_is_a_directory(httpd, module_so):
+    h = httpd("dirkey")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {h.data}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", str(h.data))
+
+
+@pytest.mark.parametrize("content,why", [
+    (base64.b64encode(os.urandom(16)).decode(), "32 bytes"),
+    (base64.b64encode(os.urandom(33)).decode(), "32 bytes"),
+    (base64.b64encode(os.urandom(31)).decode(), "32 bytes"),
+    ("this is not base64 at all!!", "base64"),
+    ("", None),
+    (base64.b64encode(os.urandom(32)).decode() + " extra", None),
+], ids=["16-bytes", "33-bytes", "31-bytes", "not-base64", "empty", "trailing-garbage"])
+def test_bad_key_content(httpd, module_so, content, why):
+    h = httpd("badkey")
+    key = h.write_file("conf/bad.key", content, mode=0o600)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", str(key), *([why] if why else []))
+    # nothing of the key's text in the message
+    if len(content) > 8:
+        assert content not in out
+
+
+@pytest.mark.parametrize("value", ["0", "3601", "abc", "-5", "30s", "99999999999999999999"])
+def test_bad_timeout(httpd, module_so, keys, value):
+    h = httpd("badtimeout")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionTimeout {value}\n")
+    assert_fails(rc, out, "SharedSessionTimeout", value, "range")
+
+
+@pytest.mark.parametrize("value", ["/shared-session", "shared-session/", "shared-session",
+                                   "sso"])
+def test_bad_path(httpd, module_so, keys, value):
+    h = httpd("badpath")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionPath {value}\n")
+    assert_fails(rc, out, "SharedSessionPath", value, "/")
+
+
+@pytest.mark.parametrize("directive", ["SharedSessionAlwaysReplace",
+                                       "SharedSessionCheckReferer"])
+@pytest.mark.parametrize("value", ["maybe", "yes", "1"])
+def test_bad_flag(httpd, module_so, keys, directive, value):
+    h = httpd("badflag")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"{directive} {value}\n")
+    assert_fails(rc, out, directive, "On or Off")
+
+
+def test_unknown_socache_provider_lists_loaded(httpd, module_so, keys):
+    h = httpd("badcache")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionReplayCache nosuchcache:foo\n",
+                         modules=["socache_dbm"])
+    assert_fails(rc, out, "SharedSessionReplayCache", "nosuchcache", "shmcb", "dbm")
+
+
+@pytest.mark.parametrize("spec,module", [
+    ("redis:127.0.0.1:6379", "mod_socache_redis"),
+    ("memcache:127.0.0.1:11211", "mod_socache_memcache"),
+    ("dbm:/tmp/ss-replay", "mod_socache_dbm"),
+])
+def test_socache_module_not_loaded(httpd, module_so, keys, spec, module):
+    h = httpd("notloaded")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionReplayCache {spec}\n")
+    assert_fails(rc, out, "SharedSessionReplayCache", spec.split(":")[0], module,
+                 "LoadModule")
+
+
+def test_default_shmcb_not_loaded(httpd, module_so, keys):
+    h = httpd("noshmcb")
+    base = [m for m in BASE_MODULES if m != "socache_shmcb"]
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n",
+                         base_modules=base)
+    assert_fails(rc, out, "SharedSessionReplayCache", "shmcb", "mod_socache_shmcb",
+                 "LoadModule")
+
+
+def test_replay_cache_not_in_vhost(httpd, module_so, keys):
+    h = httpd("cachevhost")
+    rc, out = configtest(h, f"""
+{SITES}
+SharedSessionKeyFile {keys['key1']}
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName a.test
+    SharedSessionReplayCache none
+</VirtualHost>
+""")
+    assert_fails(rc, out, "SharedSessionReplayCache", "VirtualHost")
+
+
+NO_SESSION = [m for m in BASE_MODULES if m not in ("session", "session_cookie")]
+
+
+@pytest.mark.parametrize("line", [
+    "SharedSessionSites http://a.test http://b.test",
+    "SharedSessionKeyFile {key}",
+    "SharedSessionTimeout 30",
+    "SharedSessionAlwaysReplace On",
+    "SharedSessionPath /shared-session/",
+    "SharedSessionCheckReferer Off",
+    "SharedSessionReplayCache none",
+    "SharedSessionSites http://a.test http://b.test\nSharedSessionKeyFile {key}",
+], ids=["Sites", "KeyFile", "Timeout", "AlwaysReplace", "Path", "CheckReferer",
+        "ReplayCache", "Sites+KeyFile"])
+def test_directive_without_mod_session(httpd, module_so, keys, line):
+    h = httpd("nosession")
+    rc, out = configtest(h, line.replace("{key}", keys["key1"]) + "\n",
+                         base_modules=NO_SESSION)
+    assert_fails(rc, out, "mod_session", "LoadModule")
+
+
+def test_sites_without_key(httpd, module_so):
+    h = httpd("sitesnokey")
+    rc, out = configtest(h, f"{SITES}\n")
+    assert_fails(rc, out, "SharedSessionSites", "SharedSessionKeyFile")
+
+
+def test_key_without_sites(httpd, module_so, keys):
+    h = httpd("keynosites")
+    rc, out = configtest(h, f"SharedSessionKeyFile {keys['key1']}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", "SharedSessionSites")
+
+
+def test_vhost_sites_without_key(httpd, module_so):
+    h = httpd("vhostnokey")
+    rc, out = configtest(h, f"""
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName b.test
+    {SITES}
+</VirtualHost>
+""")
+    assert_fails(rc, out, "SharedSessionSites", "SharedSessionKeyFile")
+
+
+def test_vhost_key_without_sites(httpd, module_so, keys):
+    h = httpd("vhostnosites")
+    rc, out = configtest(h, f"""
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName b.test
+    SharedSessionKeyFile {keys['key1']}
+</VirtualHost>
+""")
+    assert_fails(rc, out, "SharedSessionKeyFile", "SharedSessionSites")

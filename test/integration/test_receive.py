@@ -1,0 +1,969 @@
+"""Issue 3: receiving tickets.  The shared-session handler checks a ticket
+(SPEC.md section 5), replaces B's session through mod_session, and answers
+uniformly; everything observed on a real apache2 with name-based virtual
+hosts a.test and b.test on one loopback port (Host header), tickets minted
+with shared-session-tool (or forged in Python where the tool refuses)."""
+
+import re
+import time
+import urllib.parse
+
+import pytest
+
+import sscfg
+import sstickets
+from pyhttpd import Httpd, cookie_attrs, cookie_pair, request
+from sscfg import Client
+
+SCRIPT_CT = "text/javascript"
+
+
+# ---------------------------------------------------------------------------
+# One shared instance for the tests that need no special configuration.
+
+@pytest.fixture(scope="module")
+def site(gen_dir, module_so, tool, keys):
+    h = Httpd("receive", base_dir=gen_dir)
+    sscfg.two_sites(h, keys["key1"])
+    h.start()
+    yield h
+    h.stop()
+    h.check_log()
+
+
+@pytest.fixture
+def b(site, tool, keys):
+    return Client(site, tool, keys["key1"])
+
+
+def entry(h, resp):
+    return h.access_entry(resp)
+
+
+def assert_script_answer(r):
+    """The uniform answer of the script receiver (no oracle)."""
+    assert r.status == 200, r
+    assert r.header("Content-Type", "").split(";")[0].strip() == SCRIPT_CT, r
+    assert r.body == b"", r
+    cc = ", ".join(r.header_all("Cache-Control")).lower()
+    assert "no-store" in cc and "public" not in cc, r
+    assert r.header("X-Content-Type-Options", "").lower() == "nosniff", r
+
+
+def assert_outcome(h, r, result, reason="-", src=None, was_empty=None):
+    e = entry(h, r)
+    assert e["result"] == result, e
+    assert e["reason"] == reason, e
+    if src is not None:
+        assert e["src"] == src, e
+    if was_empty is not None:
+        assert e["was_empty"] == str(was_empty), e
+    return e
+
+
+def assert_info_line(h, result, reason="-", mode="script", src=None, dst=None,
+                     was_empty=None):
+    pat = rf"\[shared_session:info\].*MSS\d{{5}}: result={result} reason={re.escape(reason)} mode={mode}"
+    if src is not None:
+        pat += rf" src={re.escape(src)}"
+    if dst is not None:
+        pat += rf" dst={re.escape(dst)}" if src is not None else rf".* dst={re.escape(dst)}"
+    if was_empty is not None:
+        pat += rf".* was_empty={was_empty}"
+    assert h.wait_error_log(pat), f"no info line /{pat}/ in\n{h.error_log_since_mark()}"
+
+
+def assert_location_local(r, host=None):
+    """Location of a navigation answer stays on this site."""
+    loc = r.header("Location")
+    assert loc, r
+    assert not loc.startswith("//") and "\\" not in loc, loc
+    parts = urllib.parse.urlsplit(loc)
+    if parts.netloc:
+        assert host and parts.netloc.split(":")[0] == host.split(":")[0], loc
+    else:
+        assert loc.startswith("/"), loc
+    return parts.path + (("?" + parts.query) if parts.query else "")
+
+
+def assert_nav_answer(r, next_, host="b.test"):
+    assert r.status == 303, r
+    assert assert_location_local(r, host) == next_, r
+    cc = ", ".join(r.header_all("Cache-Control")).lower()
+    assert "no-store" in cc, r
+    assert r.header("Referrer-Policy", "").lower() == "no-referrer", r
+
+
+# ---------------------------------------------------------------------------
+# Accepted tickets.
+
+def test_script_ticket_replaces_session(site, b):
+    t = b.mint("user=alice&role=admin")
+    r = b.script(t)
+    assert_script_answer(r)
+    cookies = r.set_cookies("bsess")
+    assert len(cookies) == 1, r
+    assert_outcome(site, r, "replaced", "-", src="a.test", was_empty=1)
+    assert_info_line(site, "replaced", "-", "script", src="a.test", dst="b.test",
+                     was_empty=1)
+    # the next request to B sees the ticket's entries
+    assert b.page(cookie_pair(cookies[0])) == {"user": "alice", "role": "admin"}
+
+
+def test_same_ticket_again_is_replayed(site, b):
+    t = b.mint("user=alice")
+    r1 = b.script(t)
+    assert_outcome(site, r1, "replaced")
+    r2 = b.script(t)
+    assert_script_answer(r2)
+    assert r2.set_cookies("bsess") == []
+    assert_outcome(site, r2, "rejected", "replayed", src="a.test")
+
+
+def test_replay_detected_across_children(site, b):
+    """Several requests on fresh connections (two child processes share the
+    default shmcb cache): exactly one acceptance."""
+    t = b.mint("user=alice")
+    results = [entry(site, b.script(t))["result"] for _ in range(8)]
+    assert results.count("replaced") == 1, results
+    assert results.count("rejected") == 7, results
+
+
+def test_entries_with_special_characters(site, b):
+    session = "user=al%C3%AFce+smith&to=%2Fhome%3Fx%3D1&n=42"
+    r = b.script(b.mint(session))
+    assert_outcome(site, r, "replaced")
+    got = b.page(cookie_pair(r.set_cookies("bsess")[0]))
+    assert got == {"user": "al\u00efce smith", "to": "/home?x=1", "n": "42"}
+
+
+def test_expiry_entry_is_never_copied(site, b):
+    r = b.script(b.mint("user=alice&expiry=1"))
+    assert_outcome(site, r, "replaced")
+    sc = r.set_cookies("bsess")
+    assert len(sc) == 1 and "expiry=1" not in sc[0], sc
+    assert b.page(cookie_pair(sc[0])) == {"user": "alice"}
+
+
+def test_session_values_not_in_error_log(site, b):
+    r = b.script(b.mint("secretvalue=Zx9Q7unique"))
+    assert_outcome(site, r, "replaced")
+    assert "Zx9Q7unique" not in site.error_log_text()
+
+
+def test_reverse_direction(site, tool, keys):
+    """b.test -> a.test lands in A's own cookie."""
+    a = Client(site, tool, keys["key1"], host="a.test", src="b.test", cookie="asess")
+    r = a.script(a.mint("user=carol"))
+    assert_outcome(site, r, "replaced", src="b.test", was_empty=1)
+    assert r.set_cookies("bsess") == [] and len(r.set_cookies("asess")) == 1
+    assert a.page(cookie_pair(r.set_cookies("asess")[0])) == {"user": "carol"}
+
+
+def test_subdomain_host_belongs_to_site(site, b):
+    """www.b.test belongs to the entry b.test: site id b.test."""
+    r = b.script(b.mint("user=dave"), host=f"www.b.test:{site.port}")
+    assert_outcome(site, r, "replaced", was_empty=1)
+
+
+def test_origin_instead_of_referer(site, b):
+    r = b.script(b.mint(), referer=None, origin=f"http://a.test:{site.port}")
+    assert_outcome(site, r, "replaced")
+
+
+def test_referer_from_subdomain_of_source(site, b):
+    r = b.script(b.mint(), referer=f"http://www.a.test:{site.port}/x")
+    assert_outcome(site, r, "replaced")
+
+
+@pytest.mark.parametrize("size", [3000, 4200])
+def test_large_ticket_accepted(site, b, size):
+    """Tickets up to 6000 characters are valid (SPEC section 5): one that is
+    longer than a file name or PATH_MAX still reaches the handler."""
+    value = "v" * size
+    t = b.mint(f"user=alice&blob={value}")
+    assert 4000 < len(t) <= 6000 or size < 4000
+    r = b.script(t)
+    assert_script_answer(r)
+    assert_outcome(site, r, "replaced")
+    assert b.page(cookie_pair(r.set_cookies("bsess")[0]))["blob"] == value
+    e = entry(site, r)
+    assert e["uri"] == "/shared-session/<ticket>.js", e
+    assert t[:200] not in site.error_log_text()
+
+
+def test_head_request_answers_like_get(site, b):
+    r = b.script(b.mint(), method="HEAD")
+    assert r.status == 200 and r.body == b""
+    assert r.header("Content-Type", "").startswith(SCRIPT_CT)
+
+
+# ---------------------------------------------------------------------------
+# Kept, and AlwaysReplace.
+
+def test_existing_session_is_kept(site, b):
+    mine = b.set_session("user=bob&cart=3")
+    r = b.script(b.mint("user=alice"), cookie=mine)
+    assert_script_answer(r)
+    assert r.set_cookies("bsess") == []
+    assert_outcome(site, r, "kept", "-", src="a.test", was_empty=0)
+    assert_info_line(site, "kept", "-", "script", src="a.test", dst="b.test", was_empty=0)
+    assert b.page(mine) == {"user": "bob", "cart": "3"}
+
+
+def test_always_replace_on(httpd, module_so, tool, keys):
+    h = httpd("always")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionAlwaysReplace On")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    mine = b.set_session("user=bob&cart=3")
+    r = b.script(b.mint("user=alice"), cookie=mine)
+    assert_script_answer(r)
+    sc = r.set_cookies("bsess")
+    assert len(sc) == 1
+    assert_outcome(h, r, "replaced", src="a.test", was_empty=0)
+    # every old entry is gone
+    assert b.page(cookie_pair(sc[0])) == {"user": "alice"}
+
+
+def test_always_replace_in_vhost_only(httpd, module_so, tool, keys):
+    """A virtual host's own SharedSessionAlwaysReplace On; others inherit Off."""
+    h = httpd("alwaysvhost")
+    sscfg.two_sites(h, keys["key1"], b_extra="SharedSessionAlwaysReplace On")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    r = b.script(b.mint("user=alice"), cookie=b.set_session("user=bob"))
+    assert_outcome(h, r, "replaced", was_empty=0)
+    a = Client(h, tool, keys["key1"], host="a.test", src="b.test", cookie="asess")
+    r = a.script(a.mint("user=alice"), cookie=a.set_session("user=bob"))
+    assert_outcome(h, r, "kept", was_empty=0)
+
+
+# ---------------------------------------------------------------------------
+# Rejections: each reason, the same answer, no Set-Cookie, B untouched.
+
+NOW = lambda: int(time.time())  # noqa: E731
+
+REJECTIONS = {
+    # name: (function(client, keys) -> (ticket, request kwargs), reason)
+    "malformed-short": (lambda c, k: ("AQAB", {}), "malformed"),
+    "malformed-long": (lambda c, k: ("A" * 6001, {}), "malformed"),
+    "malformed-version-only": (lambda c, k: ("AQ", {}), "malformed"),
+    "unknown-key": (lambda c, k: (c.mint(key=k["other"]), {}), "unknown-key"),
+    "bad-ticket-bitflip": (lambda c, k: (sstickets.flip_char(c.mint(), 60), {}), "bad-ticket"),
+    "bad-ticket-other-destination": (lambda c, k: (c.mint(dst="a.test"), {}), "bad-ticket"),
+    "bad-ticket-destination-port": (lambda c, k: (c.mint(dst=f"b.test:{c.port}"), {}),
+                                     "bad-ticket"),
+    "expired": (lambda c, k: (c.mint(iat=NOW() - 100), {}), "expired"),
+    "future": (lambda c, k: (c.mint(iat=NOW() + 60), {}), "future"),
+    "unknown-source": (lambda c, k: (c.mint(src="c.test"), {}), "unknown-source"),
+    "source-is-this-site": (lambda c, k: (c.mint(src="b.test"), {}), "unknown-source"),
+    "mode-navigation-ticket-on-script-url": (lambda c, k: (c.mint(nav="/x"), {}), "mode"),
+    "referer-missing": (lambda c, k: (c.mint(), {"referer": None}), "referer"),
+    "referer-foreign": (lambda c, k: (c.mint(), {"referer": "http://evil.example/"}), "referer"),
+    "referer-lookalike": (lambda c, k: (c.mint(), {"referer": f"http://xa.test:{c.port}/"}),
+                          "referer"),
+    "referer-destination": (lambda c, k: (c.mint(), {"referer": f"http://b.test:{c.port}/"}),
+                            "referer"),
+    "referer-garbage": (lambda c, k: (c.mint(), {"referer": "not a url"}), "referer"),
+    "origin-foreign": (lambda c, k: (c.mint(), {"referer": None,
+                                             "origin": "http://evil.example"}), "referer"),
+    "origin-null": (lambda c, k: (c.mint(), {"referer": None, "origin": "null"}), "referer"),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTIONS))
+def test_script_rejections(site, b, keys, case):
+    make, reason = REJECTIONS[case]
+    mine = b.set_session("user=bob&cart=3")
+    ticket, kw = make(b, keys)
+    r = b.script(ticket, cookie=mine, **kw)
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == [], r
+    e = assert_outcome(site, r, "rejected", reason)
+    assert_info_line(site, "rejected", reason, "script")
+    assert b.page(mine) == {"user": "bob", "cart": "3"}
+    assert e["was_empty"] in ("0", "-")
+
+
+@pytest.mark.parametrize("case", ["unknown-key", "bad-ticket-bitflip", "expired",
+                                  "referer-missing"])
+def test_rejection_without_session(site, b, keys, case):
+    """Rejected with no cookie at all: still no Set-Cookie."""
+    make, reason = REJECTIONS[case]
+    ticket, kw = make(b, keys)
+    r = b.script(ticket, **kw)
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", reason)
+
+
+def test_replayed_leaves_session_untouched(site, b):
+    t = b.mint("user=alice")
+    assert_outcome(site, b.script(t), "replaced")
+    mine = b.set_session("user=bob")
+    r = b.script(t, cookie=mine)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", "replayed")
+    assert b.page(mine) == {"user": "bob"}
+
+
+def test_rejected_ticket_is_not_consumed(site, b):
+    """A ticket refused for its referer is not marked as used: the same
+    ticket with a good referer is accepted (the replay cache comes last)."""
+    t = b.mint("user=alice")
+    assert_outcome(site, b.script(t, referer=None), "rejected", "referer")
+    assert_outcome(site, b.script(t), "replaced")
+
+
+@pytest.mark.allow_log("MSS01010")
+def test_host_not_in_sites(site, b):
+    """A host outside SharedSessionSites (here the first virtual host answers
+    for c.test) receives nothing."""
+    r = b.script(b.mint(dst="c.test"), host=f"c.test:{site.port}")
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", "no-site")
+
+
+def test_check_referer_off(httpd, module_so, tool, keys):
+    h = httpd("noreferer")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionCheckReferer Off")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    r = b.script(b.mint(), referer=None)
+    assert_outcome(h, r, "replaced")
+    r = b.script(b.mint(), referer="http://evil.example/")
+    assert_outcome(h, r, "replaced")
+
+
+def test_timeout_setting(httpd, module_so, tool, keys):
+    """SharedSessionTimeout 60 at server level, 5 in B's virtual host."""
+    h = httpd("timeout")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionTimeout 60",
+                    b_extra="SharedSessionTimeout 5")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    assert_outcome(h, b.script(b.mint(iat=NOW() - 20)), "rejected", "expired")
+    assert_outcome(h, b.script(b.mint(iat=NOW() - 3)), "replaced")
+    a = Client(h, tool, keys["key1"], host="a.test", src="b.test", cookie="asess")
+    assert_outcome(h, a.script(a.mint(iat=NOW() - 20)), "replaced")
+    assert_outcome(h, a.script(a.mint(iat=NOW() - 100)), "rejected", "expired")
+
+
+def test_key_rotation(httpd, module_so, tool, keys):
+    """The first key seals, every listed key opens."""
+    h = httpd("rotation")
+    sscfg.two_sites(h, f"{keys['key2']} {keys['key1']}")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    assert_outcome(h, b.script(b.mint(key=keys["key1"])), "replaced")
+    assert_outcome(h, b.script(b.mint(key=keys["key2"])), "replaced")
+    assert_outcome(h, b.script(b.mint(key=keys["other"])), "rejected", "unknown-key")
+
+
+@pytest.mark.allow_log("MSS01011")
+def test_no_session_at_handler(httpd, module_so, tool, keys):
+    h = httpd("nosession")
+    sscfg.two_sites(h, keys["key1"], b_extra="""
+    <Location /shared-session/>
+        Session Off
+    </Location>""")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    r = b.script(b.mint())
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(h, r, "rejected", "no-session")
+    m = h.wait_error_log(r"\[shared_session:error\].*MSS\d{5}: .*mod_session")
+    assert m, h.error_log_since_mark()
+
+
+# ---------------------------------------------------------------------------
+# Navigation receiver.
+
+def test_navigation_ticket(site, b):
+    r = b.navigate(b.mint("user=erin", nav="/account?tab=1"))
+    assert_nav_answer(r, "/account?tab=1")
+    sc = r.set_cookies("bsess")
+    assert len(sc) == 1
+    assert_outcome(site, r, "replaced", src="a.test", was_empty=1)
+    assert_info_line(site, "replaced", "-", "navigation", src="a.test", dst="b.test")
+    assert b.page(cookie_pair(sc[0])) == {"user": "erin"}
+
+
+def test_navigation_without_next_goes_home(site, b, keys):
+    t = sstickets.seal(sstickets.key_from_file(keys["key1"]), "a.test", "b.test",
+                       "user=frank", sstickets.MODE_NAVIGATION, "")
+    r = b.navigate(t)
+    assert_nav_answer(r, "/")
+    assert_outcome(site, r, "replaced")
+
+
+def test_navigation_kept(site, b):
+    mine = b.set_session("user=bob")
+    r = b.navigate(b.mint("user=alice", nav="/welcome"), cookie=mine)
+    assert_nav_answer(r, "/welcome")
+    assert r.set_cookies("bsess") == []
+    assert_outcome(site, r, "kept", was_empty=0)
+
+
+def test_script_ticket_on_navigation_url(site, b):
+    mine = b.set_session("user=bob")
+    r = b.navigate(b.mint(), cookie=mine)
+    assert_nav_answer(r, "/")
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", "mode")
+    assert b.page(mine) == {"user": "bob"}
+
+
+@pytest.mark.parametrize("case,next_", [
+    ("expired", "/after"), ("referer", "/after"), ("replayed", "/after"),
+    ("unknown-source", "/after"),
+])
+def test_rejected_navigation_that_opened_goes_to_next(site, b, case, next_):
+    mine = b.set_session("user=bob")
+    kw = {}
+    if case == "expired":
+        t = b.mint(nav=next_, iat=NOW() - 100)
+    elif case == "referer":
+        t = b.mint(nav=next_)
+        kw = {"referer": "http://evil.example/"}
+    elif case == "replayed":
+        t = b.mint(nav=next_)
+        assert_outcome(site, b.navigate(t), "replaced")
+    else:
+        t = b.mint(nav=next_, src="c.test")
+    r = b.navigate(t, cookie=mine, **kw)
+    assert_nav_answer(r, next_)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", case)
+    assert b.page(mine) == {"user": "bob"}
+
+
+@pytest.mark.parametrize("case", ["bitflip", "other-destination", "unknown-key",
+                                  "malformed"])
+def test_rejected_navigation_that_did_not_open_goes_home(site, b, keys, case):
+    if case == "bitflip":
+        t, reason = sstickets.flip_char(b.mint(nav="/after"), 60), "bad-ticket"
+    elif case == "other-destination":
+        t, reason = b.mint(nav="/after", dst="a.test"), "bad-ticket"
+    elif case == "unknown-key":
+        t, reason = b.mint(nav="/after", key=keys["other"]), "unknown-key"
+    else:
+        t, reason = "AAAA", "malformed"
+    r = b.navigate(t)
+    assert_nav_answer(r, "/")
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", reason)
+
+
+@pytest.mark.parametrize("next_", [
+    "//evil.example", "//evil.example/x", "/\\evil", "/\\\\evil.example",
+    "https://evil.example/", "http://evil.example", "evil.example/x",
+    "/x\r\nLocation: http://evil.example/", "/x#frag", "/a b",
+])
+def test_forged_next_is_rejected(site, b, keys, next_):
+    """A ticket with a next the tool refuses to mint, sealed with the right
+    key: bad-ticket, and the redirect stays home."""
+    k = sstickets.key_from_file(keys["key1"])
+    t = sstickets.seal(k, "a.test", "b.test", "user=mallory",
+                       sstickets.MODE_NAVIGATION, next_)
+    mine = b.set_session("user=bob")
+    r = b.navigate(t, cookie=mine)
+    assert_nav_answer(r, "/")
+    assert r.header("Location") in ("/", f"http://b.test:{site.port}/", "http://b.test/")
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", "bad-ticket")
+    assert b.page(mine) == {"user": "bob"}
+
+
+@pytest.mark.parametrize("payload", ["next-too-long", "srclen-zero", "session-empty",
+                                     "mode-3", "truncated"])
+def test_forged_structure_is_rejected(site, b, keys, payload):
+    """Authenticated but structurally wrong payloads are bad-ticket."""
+    import struct
+    k = sstickets.key_from_file(keys["key1"])
+    iat = struct.pack(">Q", NOW())
+    raw = {
+        "next-too-long": iat + b"\x02\x06a.test" + struct.pack(">H", 500) + b"/x" + b"u=1",
+        "srclen-zero": iat + b"\x01\x00" + struct.pack(">H", 0) + b"user=x",
+        "session-empty": iat + b"\x01\x06a.test" + struct.pack(">H", 0),
+        "mode-3": iat + b"\x03\x06a.test" + struct.pack(">H", 0) + b"user=x",
+        "truncated": iat + b"\x01\x14a.test" + struct.pack(">H", 0) + b"u=1",
+    }[payload]
+    t = sstickets.seal(k, "a.test", "b.test", raw_payload=raw)
+    r = b.script(t)
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(site, r, "rejected", "bad-ticket")
+
+
+def test_location_never_another_host_with_host_header(site, b):
+    """Even with a strange Host header the redirect is a path on this site."""
+    r = b.navigate(b.mint(nav="/p"), host=f"www.b.test:{site.port}")
+    assert r.status == 303
+    assert_location_local(r, "www.b.test")
+
+
+# ---------------------------------------------------------------------------
+# The access log never shows the ticket.
+
+def test_access_log_hides_ticket(site, b):
+    ts = b.mint("user=gina")
+    tn = b.mint("user=gina", nav="/n?x=1")
+    bad = sstickets.flip_char(b.mint(), 60)
+    r1, r2, r3 = b.script(ts), b.navigate(tn), b.script(bad)
+    e1, e2, e3 = entry(site, r1), entry(site, r2), entry(site, r3)
+    assert e1["request"] == "GET /shared-session/<ticket>.js HTTP/1.1", e1
+    assert e1["uri"] == "/shared-session/<ticket>.js", e1
+    assert e2["request"] == "GET /shared-session/<ticket> HTTP/1.1", e2
+    assert e2["uri"] == "/shared-session/<ticket>", e2
+    assert e3["uri"] == "/shared-session/<ticket>.js", e3
+    log = site.access_log.read_text()
+    for t in (ts, tn, bad):
+        assert t not in log
+        assert t[20:60] not in log
+        assert t not in site.error_log_text()
+
+
+# ---------------------------------------------------------------------------
+# Names and methods.
+
+@pytest.mark.parametrize("path", [
+    "/shared-session/", "/shared-session/.js", "/shared-session/a/b",
+    "/shared-session/abc/def.js", "/shared-session/abc!def", "/shared-session/abc.txt",
+    "/shared-session/ab%20cd", "/shared-session/abc.js.js", "/shared-session/abc=",
+    "/shared-session/abc+def", "/shared-session/abc%2Fdef", "/shared-session/ab.cd",
+])
+def test_bad_names_are_404(site, b, path):
+    r = request(site.port, path, host=f"b.test:{site.port}",
+                headers=[("Referer", b.referer())])
+    assert r.status == 404, r
+    assert r.header_all("Set-Cookie") == []
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("suffix", [".js", ""])
+def test_other_methods_are_405(site, b, method, suffix):
+    t = b.mint()
+    r = request(site.port, f"/shared-session/{t}{suffix}", host=f"b.test:{site.port}",
+                method=method, headers=[("Referer", b.referer())],
+                body="x" if method in ("POST", "PUT", "PATCH") else None)
+    assert r.status == 405, r
+    assert r.header_all("Set-Cookie") == []
+    # the ticket was not used up
+    assert_outcome(site, b.script(t), "replaced")
+
+
+# ---------------------------------------------------------------------------
+# Stores: cookie, cookie + crypto, dbd on SQLite.
+
+def session_cookies(r, name, store):
+    """The Set-Cookie values for name.  mod_session_dbd itself writes its
+    cookie into headers_out and err_headers_out (two identical headers on a
+    200); the other stores send one."""
+    sc = r.set_cookies(name)
+    if store == "dbd":
+        sc = sorted(set(sc))
+    return sc
+
+
+def store_setup(httpd, tool, keys, store, **kw):
+    h = httpd(f"store-{store}")
+    db = None
+    if store == "dbd":
+        db = sscfg.make_sqlite_db(str(h.data / "sessions.db"))
+    sscfg.two_sites(h, keys["key1"], store=store, b_db=db, **kw)
+    h.start()
+    return h, Client(h, tool, keys["key1"])
+
+
+@pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
+def test_store_replacement(httpd, module_so, tool, keys, store):
+    h, b = store_setup(httpd, tool, keys, store)
+    r = b.script(b.mint("user=alice&role=admin"))
+    assert_script_answer(r)
+    sc = session_cookies(r, "bsess", store)
+    assert len(sc) == 1, r
+    assert_outcome(h, r, "replaced", was_empty=1)
+    if store != "cookie":
+        assert "alice" not in sc[0]       # encrypted, or a key into the table
+    assert b.page(cookie_pair(sc[0])) == {"user": "alice", "role": "admin"}
+
+
+@pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
+def test_store_kept_and_untouched(httpd, module_so, tool, keys, store):
+    h, b = store_setup(httpd, tool, keys, store)
+    mine = b.set_session("user=bob&cart=3")
+    r = b.script(b.mint("user=alice"), cookie=mine)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(h, r, "kept", was_empty=0)
+    r = b.script(b.mint("user=alice", iat=NOW() - 100), cookie=mine)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(h, r, "rejected", "expired")
+    assert b.page(mine) == {"user": "bob", "cart": "3"}
+
+
+@pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
+def test_store_always_replace(httpd, module_so, tool, keys, store):
+    h, b = store_setup(httpd, tool, keys, store,
+                       server_extra="SharedSessionAlwaysReplace On")
+    mine = b.set_session("user=bob&cart=3")
+    r = b.script(b.mint("user=alice"), cookie=mine)
+    sc = session_cookies(r, "bsess", store)
+    assert len(sc) == 1, r
+    assert_outcome(h, r, "replaced", was_empty=0)
+    assert b.page(cookie_pair(sc[0])) == {"user": "alice"}
+
+
+def test_dbd_rows(httpd, module_so, tool, keys):
+    """mod_session_dbd: the cookie holds a key of a row that holds the entries."""
+    import sqlite3
+    h, b = store_setup(httpd, tool, keys, "dbd")
+    r = b.script(b.mint("user=alice"))
+    sc = session_cookies(r, "bsess", "dbd")
+    assert len(sc) == 1
+    uuid = cookie_pair(sc[0]).split("=", 1)[1]
+    con = sqlite3.connect(str(h.data / "sessions.db"))
+    try:
+        rows = con.execute("select key, value from session").fetchall()
+    finally:
+        con.close()
+    assert (uuid, "user=alice") in [(k, v) for k, v in rows] or \
+        any(k == uuid and "user=alice" in v for k, v in rows), rows
+
+
+# Incoming cookie that mod_session cannot use: counts as empty, the ticket
+# still replaces, exactly one Set-Cookie goes out.  SessionMaxAge makes
+# mod_session want to write the cookie on every response.
+
+def _receive(b, mode, session, cookie=None, extra=()):
+    if mode == "script":
+        r = b.script(b.mint(session), cookie=cookie, extra=extra)
+        assert_script_answer(r)
+    else:
+        r = b.navigate(b.mint(session, nav="/next"), cookie=cookie, extra=extra)
+        assert_nav_answer(r, "/next")
+    return r
+
+
+def _one_cookie_then_entries(h, b, r, want):
+    sc = r.set_cookies("bsess")
+    assert len(sc) == 1, f"expected exactly one Set-Cookie for bsess: {r.headers}"
+    assert_outcome(h, r, "replaced", was_empty=1)
+    assert b.page(cookie_pair(sc[0])) == want
+
+
+@pytest.mark.parametrize("mode", ["script", "navigation"])
+def test_incoming_cookie_expired(httpd, module_so, tool, keys, mode):
+    h, b = store_setup(httpd, tool, keys, "cookie", b_maxage=600)
+    old = "bsess=user=old&expiry=1000000"
+    assert b.page(old) == {}           # mod_session itself sees it as empty
+    r = _receive(b, mode, "user=alice", cookie=old)
+    _one_cookie_then_entries(h, b, r, {"user": "alice"})
+
+
+@pytest.mark.allow_log("AH01817", "AH01842")
+@pytest.mark.parametrize("mode", ["script", "navigation"])
+def test_incoming_cookie_undecodable(httpd, module_so, tool, keys, mode):
+    """A cookie sealed with another SessionCryptoPassphrase."""
+    h = httpd("undecodable")
+    other = sscfg.vhost("x.test", store="crypto", cookie="bsess", passphrase="other-pass")
+    sscfg.two_sites(h, keys["key1"], store="crypto", b_maxage=600, extra_vhosts=other)
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    x = Client(h, tool, keys["key1"], host="x.test")
+    foreign = x.set_session("user=intruder")
+    assert b.page(foreign) == {}
+    r = _receive(b, mode, "user=alice", cookie=foreign)
+    _one_cookie_then_entries(h, b, r, {"user": "alice"})
+
+
+@pytest.mark.allow_log("AH00011")
+@pytest.mark.parametrize("mode", ["script", "navigation"])
+@pytest.mark.parametrize("store", ["cookie", "crypto"])
+def test_incoming_cookie_duplicated(httpd, module_so, tool, keys, store, mode):
+    h, b = store_setup(httpd, tool, keys, store, b_maxage=600)
+    c1 = b.set_session("user=one")
+    c2 = b.set_session("user=two")
+    r = _receive(b, mode, "user=alice", cookie=f"{c1}; {c2}")
+    _one_cookie_then_entries(h, b, r, {"user": "alice"})
+
+
+@pytest.mark.allow_log("AH00011")
+def test_incoming_cookie_duplicated_in_two_headers(httpd, module_so, tool, keys):
+    h, b = store_setup(httpd, tool, keys, "cookie", b_maxage=600)
+    r = _receive(b, "script", "user=alice", extra=[("Cookie", "bsess=user=one"),
+                                                   ("Cookie", "bsess=user=two")])
+    _one_cookie_then_entries(h, b, r, {"user": "alice"})
+
+
+@pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
+def test_cookie_attributes_and_max_age(httpd, module_so, tool, keys, store):
+    h, b = store_setup(httpd, tool, keys, store, b_maxage=600,
+                       b_attrs="path=/;Secure;HttpOnly;SameSite=None")
+    r = b.script(b.mint("user=alice"))
+    sc = session_cookies(r, "bsess", store)
+    assert len(sc) == 1, r
+    attrs = cookie_attrs(sc[0])
+    assert attrs.get("max-age") == "600", sc
+    assert attrs.get("path") == "/", sc
+    assert "secure" in attrs and "httponly" in attrs, sc
+    assert attrs.get("samesite", "").lower() == "none", sc
+    assert b.page(cookie_pair(sc[0])) == {"user": "alice"}
+
+
+# ---------------------------------------------------------------------------
+# Replay cache: none, dbm, redis and memcached shared by two servers,
+# unreachable cache, graceful restart.
+
+def test_replay_cache_none(httpd, module_so, tool, keys):
+    h = httpd("cachenone")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionReplayCache none")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    t = b.mint("user=alice")
+    assert_outcome(h, b.script(t), "replaced")
+    assert_outcome(h, b.script(t), "replaced")
+    # the timeout still applies
+    assert_outcome(h, b.script(b.mint(iat=NOW() - 100)), "rejected", "expired")
+
+
+def test_replay_cache_dbm(httpd, module_so, tool, keys):
+    h = httpd("cachedbm")
+    sscfg.two_sites(h, keys["key1"], modules=["socache_dbm"],
+                    server_extra="SharedSessionReplayCache dbm:{data}/replay")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    t = b.mint("user=alice")
+    assert_outcome(h, b.script(t), "replaced")
+    assert_outcome(h, b.script(t), "rejected", "replayed")
+
+
+def _cluster(httpd, tool, keys, spec, module, name):
+    servers = []
+    for i in (1, 2):
+        h = httpd(f"{name}{i}")
+        sscfg.two_sites(h, keys["key1"], modules=[module],
+                        server_extra=f"SharedSessionReplayCache {spec}")
+        h.start()
+        servers.append(h)
+    return servers
+
+
+@pytest.mark.parametrize("kind", ["redis", "memcache"])
+def test_cluster_shares_replay_cache(httpd, module_so, tool, keys, gen_dir, kind):
+    import pyhttpd
+    workdir = gen_dir
+    d = (pyhttpd.redis_server if kind == "redis" else pyhttpd.memcached_server)(workdir)
+    try:
+        h1, h2 = _cluster(httpd, tool, keys, f"{kind}:127.0.0.1:{d.port}",
+                          f"socache_{kind}", kind)
+        b1 = Client(h1, tool, keys["key1"])
+        b2 = Client(h2, tool, keys["key1"])
+        t = b1.mint("user=alice")
+        assert_outcome(h1, b1.script(t), "replaced")
+        r = b2.script(t)
+        assert_script_answer(r)
+        assert r.header_all("Set-Cookie") == []
+        assert_outcome(h2, r, "rejected", "replayed")
+        # and the other way round
+        t = b2.mint("user=bob")
+        assert_outcome(h2, b2.script(t), "replaced")
+        assert_outcome(h1, b1.script(t), "rejected", "replayed")
+        for h in (h1, h2):
+            h.stop()
+    finally:
+        d.stop()
+
+
+@pytest.mark.allow_log("MSS01031", "MSS01032", "socache_redis:")
+def test_cache_unavailable_then_recovers(httpd, module_so, tool, keys, gen_dir):
+    import pyhttpd
+    port = pyhttpd.closed_port()
+    h = httpd("cacheoff")
+    sscfg.two_sites(h, keys["key1"], modules=["socache_redis"],
+                    server_extra=f"SharedSessionReplayCache redis:127.0.0.1:{port}")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    mine = b.set_session("user=bob")
+    t = b.mint("user=alice")
+    r = b.script(t, cookie=mine)
+    assert_script_answer(r)
+    assert r.header_all("Set-Cookie") == []
+    assert_outcome(h, r, "rejected", "cache-unavailable")
+    r = b.script(b.mint("user=alice"))
+    assert_outcome(h, r, "rejected", "cache-unavailable")
+    # pages keep being served
+    assert b.page(mine) == {"user": "bob"}
+    # the cache comes (back) on the configured port: tickets are accepted again
+    d = pyhttpd.Daemon(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", "no"], port, "redis-late", gen_dir)
+    d.start()
+    try:
+        # every child finds the cache again by itself (the provider retries a
+        # dead server after a few seconds): several acceptances in a row
+        def all_accepted():
+            return all(entry(h, b.script(b.mint("user=carol")))["result"] == "replaced"
+                       for _ in range(6))
+        ok = sscfg.wait_until(all_accepted, timeout=20)
+        assert ok, "tickets still refused 20 s after the cache came back"
+        t = b.mint("user=dave")
+        assert_outcome(h, b.script(t), "replaced")
+        assert_outcome(h, b.script(t), "rejected", "replayed")
+        h.stop()
+    finally:
+        d.stop()
+
+
+def test_graceful_restart(httpd, module_so, tool, keys):
+    h = httpd("graceful")
+    sscfg.two_sites(h, keys["key1"])
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    assert_outcome(h, b.script(b.mint()), "replaced")
+    h.graceful()
+    t = b.mint("user=after")
+    r = b.script(t)
+    assert_outcome(h, r, "replaced")
+    assert b.page(cookie_pair(r.set_cookies("bsess")[0])) == {"user": "after"}
+    assert_outcome(h, b.script(t), "rejected", "replayed")
+    h.graceful()
+    assert_outcome(h, b.script(b.mint()), "replaced")
+
+
+# ---------------------------------------------------------------------------
+# The hook shared_session_replaced, seen by a test-only module.
+
+def hook_setup(httpd, tool, keys, hooktest_so, **kw):
+    h = httpd("hook")
+    server_extra = kw.pop("server_extra", "")
+    sscfg.two_sites(h, keys["key1"], server_extra=f"""
+LoadModule ss_hooktest_module {hooktest_so}
+SSHookTestFile {{data}}/hook.log
+{server_extra}""", **kw)
+    h.start()
+    return h, Client(h, tool, keys["key1"])
+
+
+def hook_lines(h):
+    p = h.data / "hook.log"
+    return p.read_text().splitlines() if p.exists() else []
+
+
+def test_hook_replaced(httpd, module_so, tool, keys, hooktest_so):
+    h, b = hook_setup(httpd, tool, keys, hooktest_so)
+    r = b.script(b.mint("user=alice"))
+    assert_outcome(h, r, "replaced")
+    want = "src=a.test dst=b.test was_empty=1 user=alice"
+    assert r.header("X-SS-Hook") == want, r
+    assert hook_lines(h) == [want]
+
+
+def test_hook_not_called_when_not_replaced(httpd, module_so, tool, keys, hooktest_so):
+    h, b = hook_setup(httpd, tool, keys, hooktest_so)
+    mine = b.set_session("user=bob")
+    r = b.script(b.mint("user=alice"), cookie=mine)          # kept
+    assert_outcome(h, r, "kept")
+    assert r.header("X-SS-Hook") is None
+    r = b.script(b.mint("user=alice"), referer=None)          # rejected
+    assert_outcome(h, r, "rejected", "referer")
+    assert r.header("X-SS-Hook") is None
+    assert hook_lines(h) == []
+
+
+def test_hook_was_empty_0_and_navigation(httpd, module_so, tool, keys, hooktest_so):
+    h, b = hook_setup(httpd, tool, keys, hooktest_so,
+                      server_extra="SharedSessionAlwaysReplace On")
+    mine = b.set_session("user=bob")
+    r = b.navigate(b.mint("user=alice", nav="/n"), cookie=mine)
+    assert r.status == 303
+    assert_outcome(h, r, "replaced", was_empty=0)
+    want = "src=a.test dst=b.test was_empty=0 user=alice"
+    assert r.header("X-SS-Hook") == want, r
+    assert hook_lines(h) == [want]
+
+
+# ---------------------------------------------------------------------------
+# Two sites on two ports of 127.0.0.1 (site ids with ports).
+
+def two_ports(httpd, keys, check_referer=True):
+    h = httpd("twoports", nports=2)
+    sscfg.prepare_docroot(h)
+    p0, p1 = h.ports
+    h.write_config(f"""
+SharedSessionSites http://127.0.0.1:{p0} http://127.0.0.1:{p1}
+SharedSessionKeyFile {keys['key1']}
+{'' if check_referer else 'SharedSessionCheckReferer Off'}
+{sscfg.vhost("127.0.0.1", cookie="s0", port=p0)}
+{sscfg.vhost("127.0.0.1", cookie="s1", port=p1)}
+""", modules=sscfg.STORE_MODULES["cookie"] + ["cgi"])
+    h.start()
+    return h, p0, p1
+
+
+def test_two_ports(httpd, module_so, tool, keys):
+    h, p0, p1 = two_ports(httpd, keys)
+    one = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p1}", src=f"127.0.0.1:{p0}",
+                 cookie="s1", port=p1)
+    one.referer = lambda host=None: f"http://127.0.0.1:{p0}/page"
+    t = one.mint("user=alice")
+    r = one.script(t)
+    assert_script_answer(r)
+    sc = r.set_cookies("s1")
+    assert len(sc) == 1 and r.set_cookies("s0") == []
+    assert_outcome(h, r, "replaced", src=f"127.0.0.1:{p0}", was_empty=1)
+    assert_info_line(h, "replaced", "-", "script", src=f"127.0.0.1:{p0}",
+                     dst=f"127.0.0.1:{p1}")
+    assert one.page(cookie_pair(sc[0])) == {"user": "alice"}
+    # the same ticket on the other port: another destination
+    zero = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p0}", src=f"127.0.0.1:{p1}",
+                  cookie="s0", port=p0)
+    zero.referer = lambda host=None: f"http://127.0.0.1:{p1}/page"
+    assert_outcome(h, zero.script(one.mint("user=x")), "rejected", "bad-ticket")
+    # the other direction works
+    r = zero.script(zero.mint("user=bob"))
+    assert_outcome(h, r, "replaced", src=f"127.0.0.1:{p1}")
+    assert len(r.set_cookies("s0")) == 1
+
+
+def test_two_ports_referer_port_must_match(httpd, module_so, tool, keys):
+    """The source's site id names a port: the Referer's port must be it."""
+    h, p0, p1 = two_ports(httpd, keys)
+    one = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p1}", src=f"127.0.0.1:{p0}",
+                 cookie="s1", port=p1)
+    for ref in (f"http://127.0.0.1:{p1}/", "http://127.0.0.1/", "http://127.0.0.1:1/"):
+        r = one.script(one.mint(), referer=ref)
+        assert_outcome(h, r, "rejected", "referer")
+    r = one.script(one.mint(), referer=f"http://127.0.0.1:{p0}/x")
+    assert_outcome(h, r, "replaced")
+
+
+def test_two_ports_source_is_this_site(httpd, module_so, tool, keys):
+    h, p0, p1 = two_ports(httpd, keys, check_referer=False)
+    one = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p1}", src=f"127.0.0.1:{p1}",
+                 cookie="s1", port=p1)
+    assert_outcome(h, one.script(one.mint()), "rejected", "unknown-source")
+
+
+# ---------------------------------------------------------------------------
+# SharedSessionPath
+
+def test_custom_path(httpd, module_so, tool, keys):
+    h = httpd("path")
+    sscfg.prepare_docroot(h)
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {keys['key1']}
+SharedSessionPath /sso/x/
+{sscfg.vhost("b.test", cookie="bsess", handler_path="/sso/x/")}
+""", modules=sscfg.STORE_MODULES["cookie"] + ["cgi"])
+    h.start()
+    b = Client(h, tool, keys["key1"], path="/sso/x/")
+    r = b.script(b.mint("user=alice"))
+    assert_script_answer(r)
+    assert_outcome(h, r, "replaced")
+    assert entry(h, r)["uri"] == "/sso/x/<ticket>.js"
+    r = b.navigate(b.mint("user=alice", nav="/here"))
+    assert_nav_answer(r, "/here")
