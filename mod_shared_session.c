@@ -266,23 +266,24 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     for (vs = s; vs; vs = vs->next) {
         ss_server_conf *conf = ss_conf(vs);
-        const char *name = apr_psprintf(ptemp, "%s:%d (%s:%u)",
-                                        vs->server_hostname ? vs->server_hostname : "?",
-                                        vs->port, vs->defn_name ? vs->defn_name : "?",
-                                        vs->defn_line_number);
+        const char *name = vs->is_virtual
+            ? apr_psprintf(ptemp, "<VirtualHost> %s (%s:%u)",
+                           vs->server_hostname ? vs->server_hostname : "",
+                           vs->defn_name ? vs->defn_name : "?", vs->defn_line_number)
+            : "the main server";
         int nsites = conf->sites->nelts;
         int nkeys = conf->keys ? conf->keys->nkeys : 0;
 
         if (nsites && !nkeys) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00021)
-                         "SharedSessionSites (%s) is set for server %s but no "
+                         "SharedSessionSites (%s) is set for %s but no "
                          "SharedSessionKeyFile: add one (shared-session-tool keygen)",
                          conf->sites_where, name);
             return !OK;
         }
         if (nkeys && !nsites) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00022)
-                         "SharedSessionKeyFile (%s) is set for server %s but no "
+                         "SharedSessionKeyFile (%s) is set for %s but no "
                          "SharedSessionSites: list the sites that share sessions",
                          conf->key_where, name);
             return !OK;

@@ -31,6 +31,39 @@ static void ss_remove_session_filter(request_rec *r)
     }
 }
 
+/* mod_session_dbd writes its cookie into headers_out and err_headers_out
+ * alike, which a 2xx/3xx response sends twice: keep one. */
+static void ss_single_set_cookie(request_rec *r)
+{
+    const apr_array_header_t *out = apr_table_elts(r->headers_out);
+    const apr_array_header_t *err = apr_table_elts(r->err_headers_out);
+    const apr_table_entry_t *o = (const apr_table_entry_t *)out->elts;
+    const apr_table_entry_t *e = (const apr_table_entry_t *)err->elts;
+    apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i, j, dup = 0;
+
+    for (i = 0; i < out->nelts; i++) {
+        int twin = 0;
+
+        if (!o[i].key || strcasecmp(o[i].key, "Set-Cookie")) {
+            continue;
+        }
+        for (j = 0; j < err->nelts && !twin; j++) {
+            twin = e[j].key && !strcasecmp(e[j].key, "Set-Cookie") && !strcmp(e[j].val, o[i].val);
+        }
+        dup |= twin;
+        if (!twin) {
+            APR_ARRAY_PUSH(kept, const char *) = o[i].val;
+        }
+    }
+    if (dup) {
+        apr_table_unset(r->headers_out, "Set-Cookie");
+        for (i = 0; i < kept->nelts; i++) {
+            apr_table_addn(r->headers_out, "Set-Cookie", APR_ARRAY_IDX(kept, i, const char *));
+        }
+    }
+}
+
 static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *ticket,
                        apr_size_t len, ss_mode want, ss_outcome *o)
 {
@@ -43,9 +76,10 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     o->result = "rejected";
     if (!site) {
         o->reason = SS_R_NO_SITE;
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01010)
+        /* info, not error: any client can send any Host */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01010)
                       "host '%s' is not in SharedSessionSites: tickets cannot be "
-                      "received here", ap_escape_logitem(r->pool, r->hostname));
+                      "received here", r->hostname ? ap_escape_logitem(r->pool, r->hostname) : "");
         return;
     }
     o->dst = site->id;
@@ -101,6 +135,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
                       "message above)");
         return;
     }
+    ss_single_set_cookie(r);
     o->result = "replaced";
     shared_session_run_replaced(r, t.src, site->id, o->was_empty);
 }
@@ -149,13 +184,10 @@ static void ss_note_outcome(request_rec *r, const ss_outcome *o, ss_mode mode)
 }
 
 static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
-                            const char *prefix, const char *name, apr_size_t len,
-                            ss_mode mode)
+                            const char *ticket, apr_size_t len, ss_mode mode)
 {
-    const char *ticket = apr_pstrmemdup(r->pool, name, len);
     ss_outcome o = { SS_OK, NULL, NULL, NULL, NULL, 0, 0 };
 
-    ss_redact_request(r, prefix, mode == SS_MODE_SCRIPT);
     ss_receive(r, conf, ticket, len, mode, &o);
     ss_remove_session_filter(r);
     ss_note_outcome(r, &o, mode);
@@ -240,63 +272,72 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf)
 
 /* ---- handler entry ---------------------------------------------------------- */
 
+/* What translate_name found under SharedSessionPath, for the handler. */
+typedef struct {
+    ss_route route;
+    const char *ticket;     /* the ticket, before the request shows "<ticket>" */
+    apr_size_t len;
+} ss_request_note;
+
 /* Names under SharedSessionPath are not files: claim them at translation
- * and skip the directory walk, as mod_proxy does for its URLs.  Otherwise
- * core maps a long ticket onto the file system and answers 403
- * (ENAMETOOLONG) before the handler runs. */
-static int ss_own_uri(request_rec *r)
-{
-    const ss_server_conf *conf = ss_conf(r->server);
-
-    return conf->sites->nelts && r->uri && !strncmp(r->uri, conf->path, strlen(conf->path));
-}
-
+ * and skip the directory walk, as mod_proxy does for its URLs (otherwise
+ * core maps a long ticket onto the file system and answers 403).  The
+ * ticket leaves r->uri and the request line here, before any other module
+ * can log them: the access log and mod_session's messages show <ticket>. */
 int ss_translate_name(request_rec *r)
 {
-    if (!ss_own_uri(r)) {
+    const ss_server_conf *conf = ss_conf(r->server);
+    apr_size_t plen = strlen(conf->path);
+    ss_request_note *note;
+
+    if (!conf->sites->nelts || !r->uri || strncmp(r->uri, conf->path, plen)) {
         return DECLINED;
     }
+    note = apr_pcalloc(r->pool, sizeof(*note));
+    note->route = ss_route_name(r->uri + plen, &note->len);
+    if (note->route == SS_ROUTE_SCRIPT || note->route == SS_ROUTE_NAVIGATION) {
+        note->ticket = apr_pstrmemdup(r->pool, r->uri + plen, note->len);
+        ss_redact_request(r, apr_pstrmemdup(r->pool, r->uri, plen),
+                          note->route == SS_ROUTE_SCRIPT);
+    }
+    ap_set_module_config(r->request_config, &shared_session_module, note);
     r->filename = apr_pstrcat(r->pool, SS_HANDLER ":", r->uri, NULL);
     return OK;
 }
 
 int ss_map_to_storage(request_rec *r)
 {
-    return ss_own_uri(r) ? OK : DECLINED;
+    return ap_get_module_config(r->request_config, &shared_session_module) ? OK : DECLINED;
 }
 
 int ss_handler(request_rec *r)
 {
     const ss_server_conf *conf;
-    const char *name, *prefix;
-    apr_size_t plen, nlen = 0;
-    ss_route route;
+    const ss_request_note *note;
 
     if (!r->handler || strcmp(r->handler, SS_HANDLER)) {
         return DECLINED;
     }
     conf = ss_conf(r->server);
-    plen = strlen(conf->path);
-    if (strncmp(r->uri, conf->path, plen)) {
+    note = ap_get_module_config(r->request_config, &shared_session_module);
+    if (!note) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01002)
-                      "SetHandler shared-session serves %s, outside SharedSessionPath %s: "
-                      "mount it at SharedSessionPath", ap_escape_logitem(r->pool, r->uri),
-                      conf->path);
+                      "SetHandler shared-session serves %s, outside SharedSessionPath %s "
+                      "(or SharedSessionSites is not set for this server): mount it at "
+                      "SharedSessionPath", ap_escape_logitem(r->pool, r->uri), conf->path);
         return HTTP_NOT_FOUND;
     }
-    prefix = apr_pstrmemdup(r->pool, r->uri, plen);
-    name = r->uri + plen;
-    route = ss_route_name(name, &nlen);
-    if (route == SS_ROUTE_NOT_FOUND) {
+    if (note->route == SS_ROUTE_NOT_FOUND) {
         return HTTP_NOT_FOUND;
     }
     if (r->method_number != M_GET) {
         r->allowed = (AP_METHOD_BIT << M_GET);
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (route == SS_ROUTE_GO) {
+    if (note->route == SS_ROUTE_GO) {
         return ss_handle_go(r, conf);
     }
-    return ss_handle_ticket(r, conf, prefix, name, nlen,
-                            route == SS_ROUTE_SCRIPT ? SS_MODE_SCRIPT : SS_MODE_NAVIGATION);
+    return ss_handle_ticket(r, conf, note->ticket, note->len,
+                            note->route == SS_ROUTE_SCRIPT ? SS_MODE_SCRIPT
+                                                           : SS_MODE_NAVIGATION);
 }

@@ -26,6 +26,11 @@ import pyhttpd  # noqa: E402
 from pyhttpd import Httpd, Tool  # noqa: E402
 
 
+# gen/ holds what the runs generate (configs, logs, copies of the tree):
+# nothing in there is a test of this run.
+collect_ignore = ["gen"]
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "allow_log(*tags): error-log tags/substrings this test "
