@@ -79,16 +79,45 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
     return tags;
 }
 
-/* The response changes per request once the loader is in it. */
+/* The response changes per request once the loader is in it.  Both tables:
+ * a CGI's (FastCGI's, SCGI's) own headers and "Header always" land in
+ * err_headers_out, and every value of Cache-Control counts. */
+typedef struct {
+    apr_pool_t *p;
+    const char *all;
+} ss_join_ctx;
+
+static int ss_join_value(void *rec, const char *key, const char *val)
+{
+    ss_join_ctx *j = rec;
+
+    (void)key;
+    if (val && *val) {
+        j->all = j->all ? apr_pstrcat(j->p, j->all, ", ", val, NULL) : val;
+    }
+    return 1;
+}
+
 static void ss_fix_headers(request_rec *r)
 {
-    apr_table_unset(r->headers_out, "Content-Length");
-    apr_table_unset(r->headers_out, "ETag");
-    apr_table_unset(r->headers_out, "Content-MD5");
+    apr_table_t *tables[2];
+    ss_join_ctx cc = { r->pool, NULL };
+    int i;
+
+    tables[0] = r->headers_out;
+    tables[1] = r->err_headers_out;
+    for (i = 0; i < 2; i++) {
+        apr_table_unset(tables[i], "Content-Length");
+        apr_table_unset(tables[i], "ETag");
+        apr_table_unset(tables[i], "Content-MD5");
+        /* a range of the file is no range of what the client saw */
+        apr_table_unset(tables[i], "Accept-Ranges");
+        apr_table_do(ss_join_value, &cc, tables[i], "Cache-Control", NULL);
+    }
+    apr_table_unset(r->err_headers_out, "Cache-Control");
     apr_table_mergen(r->headers_out, "Vary", "Cookie");
     apr_table_setn(r->headers_out, "Cache-Control",
-                   ss_cache_control_private(r->pool,
-                                            apr_table_get(r->headers_out, "Cache-Control")));
+                   ss_cache_control_private(r->pool, cc.all));
 }
 
 static int ss_filter_wanted(ap_filter_t *f)
@@ -98,6 +127,8 @@ static int ss_filter_wanted(ap_filter_t *f)
     return !r->main && !r->header_only
         && r->status != HTTP_NO_CONTENT && r->status != HTTP_PARTIAL_CONTENT
         && r->status != HTTP_NOT_MODIFIED
+        /* the byterange filter answers 206 after us, from what we pass on */
+        && !apr_table_get(r->headers_in, "Range")
         && ss_is_html(r->content_type)
         && ss_is_identity(r->content_encoding)
         && ss_is_identity(apr_table_get(r->headers_out, "Content-Encoding"))
@@ -132,7 +163,6 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         const char *data;
         apr_size_t len;
 
-        next = APR_BUCKET_NEXT(b);
         if (APR_BUCKET_IS_EOS(b)) {
             /* no insertion point (a fragment): what was held goes out as it was */
             APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
@@ -140,6 +170,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         if (APR_BUCKET_IS_METADATA(b)) {
             /* FLUSH and the like pass in order; held bytes (<= 6) stay held */
+            next = APR_BUCKET_NEXT(b);
             APR_BUCKET_REMOVE(b);
             APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
             continue;
@@ -148,6 +179,9 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (rv != APR_SUCCESS) {
             return rv;
         }
+        /* only now: reading a file, pipe or socket bucket puts the rest of
+         * its data into a new bucket right after b */
+        next = APR_BUCKET_NEXT(b);
         ss_html_scan_feed(&ctx->scan, data, len, &res);
         if (res.found) {
             apr_bucket *tags = apr_bucket_immortal_create(ctx->tags, strlen(ctx->tags),
@@ -218,6 +252,11 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     /* rest of bb (EOS and after) follows what was processed */
     APR_BRIGADE_PREPEND(bb, ctx->pending);
+    if (APR_BRIGADE_EMPTY(bb)) {
+        /* everything is held: pass nothing, an empty brigade would make
+         * the HTTP header filter send the headers before they are fixed */
+        return APR_SUCCESS;
+    }
     if (!APR_BRIGADE_EMPTY(bb) && !ctx->headers_done
         && !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
         ss_fix_headers(r);

@@ -263,6 +263,11 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf)
                       "their session", conf->path);
     }
     if (ticket) {
+        /* the entry's scheme, so the entry's port: an entry without one
+         * was matched on the default port of to's scheme, which need not
+         * be the default port of the entry's scheme */
+        authority = target->port ? apr_psprintf(r->pool, "%s:%d", u.host, target->port)
+                                 : u.host;
         where = apr_pstrcat(r->pool, target->scheme, "://", authority, conf->path,
                             ticket, NULL);
     }
