@@ -184,8 +184,9 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         next = APR_BUCKET_NEXT(b);
         ss_html_scan_feed(&ctx->scan, data, len, &res);
         if (res.found) {
-            apr_bucket *tags = apr_bucket_immortal_create(ctx->tags, strlen(ctx->tags),
-                                                          f->c->bucket_alloc);
+            /* a pool bucket: turns into a heap copy should r->pool go first */
+            apr_bucket *tags = apr_bucket_pool_create(ctx->tags, strlen(ctx->tags),
+                                                      r->pool, f->c->bucket_alloc);
             if (res.held_in_tag) {
                 APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);
                 APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
@@ -257,8 +258,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * the HTTP header filter send the headers before they are fixed */
         return APR_SUCCESS;
     }
-    if (!APR_BRIGADE_EMPTY(bb) && !ctx->headers_done
-        && !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+    if (!ctx->headers_done && !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
         ss_fix_headers(r);
         ctx->headers_done = 1;
     }
