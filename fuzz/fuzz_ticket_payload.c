@@ -1,0 +1,209 @@
+/* The payload parser behind ss_ticket_open, reached with arbitrary
+ * plaintext: the target seals the input's bytes itself (XChaCha20-Poly1305
+ * with this target's key, SPEC.md section 7), so every input authenticates
+ * and the parser sees exactly the fuzzer's bytes.  A forger who had the key
+ * could send these; a site that shares the key but runs other code could
+ * mint them.
+ *
+ * Input: byte 0 picks the destination (bit 0) and whether the ticket is
+ * opened with the second key of the ring (bit 1); the rest is the
+ * plaintext P = iat(8) || mode(1) || srclen(1) || src || nextlen(2) || next
+ * || session.
+ *
+ * Properties: ss_ticket_open agrees with a reference parser written from
+ * SPEC.md (accept/reject, every field, the age verdict, computed here
+ * without overflow); an accepted ticket re-seals to the same text. */
+#include <string.h>
+#include <sodium.h>
+
+#include "fuzz.h"
+#include "ss_base64.h"
+#include "ss_keyring.h"
+#include "ss_ticket.h"
+
+const char fuzz_target_name[] = "ticket_payload";
+
+#define NOW      INT64_C(1700000000)
+#define TIMEOUT  30
+#define HEADER   (1 + SS_KID_BYTES + SS_NONCE_BYTES)
+#define RAW_MAX  (HEADER + 8192 + SS_TAG_BYTES)
+
+static const char *const dsts[] = { "www.example.org", "b.test:8443" };
+static ss_keyring *ring;
+static ss_key keys[2];
+
+static void setup(void)
+{
+    apr_pool_t *g = fuzz_global_pool();
+    unsigned char master[SS_MASTER_KEY_BYTES];
+    int i;
+
+    ring = ss_keyring_make(g);
+    for (i = 0; i < SS_MASTER_KEY_BYTES; i++) {
+        master[i] = (unsigned char)i;
+    }
+    ss_key_derive(&keys[0], master);
+    for (i = 0; i < SS_MASTER_KEY_BYTES; i++) {
+        master[i] = (unsigned char)(0xa0 + i);
+    }
+    ss_key_derive(&keys[1], master);
+    ss_keyring_add(ring, g, &keys[0]);
+    ss_keyring_add(ring, g, &keys[1]);
+}
+
+static int printable(const uint8_t *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x21 || s[i] > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* SPEC.md section 7 and ss_ticket.h, read independently of ss_ticket.c. */
+typedef struct ref_payload {
+    int64_t iat;
+    int mode;
+    const uint8_t *src, *next, *session;
+    size_t srclen, nextlen, sesslen;
+} ref_payload;
+
+static int ref_next_valid(const uint8_t *s, size_t n)
+{
+    if (n == 0) {
+        return 1;
+    }
+    if (s[0] != '/' || (n > 1 && (s[1] == '/' || s[1] == '\\'))) {
+        return 0;
+    }
+    return printable(s, n) && !memchr(s, '\\', n) && !memchr(s, '#', n);
+}
+
+static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
+{
+    uint64_t iat = 0;
+    size_t pos, i;
+
+    if (n < 8 + 1 + 1) {
+        return 0;
+    }
+    for (i = 0; i < 8; i++) {
+        iat = (iat << 8) | pt[i];
+    }
+    out->iat = (int64_t)iat;
+    out->mode = pt[8];
+    out->srclen = pt[9];
+    pos = 10;
+    if (out->mode != 1 && out->mode != 2) {
+        return 0;
+    }
+    if (out->srclen < 1 || n - pos < out->srclen || !printable(pt + pos, out->srclen)) {
+        return 0;
+    }
+    out->src = pt + pos;
+    pos += out->srclen;
+    if (n - pos < 2) {
+        return 0;
+    }
+    out->nextlen = ((size_t)pt[pos] << 8) | pt[pos + 1];
+    pos += 2;
+    if (n - pos < out->nextlen || (out->mode == 1 && out->nextlen)
+        || !ref_next_valid(pt + pos, out->nextlen)) {
+        return 0;
+    }
+    out->next = pt + pos;
+    pos += out->nextlen;
+    out->session = pt + pos;
+    out->sesslen = n - pos;
+    return out->sesslen > 0 && printable(out->session, out->sesslen);
+}
+
+static int same(const char *s, const uint8_t *ref, size_t n)
+{
+    return s && strlen(s) == n && (n == 0 || memcmp(s, ref, n) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static unsigned char raw[RAW_MAX];
+    static const unsigned char nonce[SS_NONCE_BYTES] = {
+        0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b,
+        0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77
+    };
+    unsigned char ad[1 + SS_KID_BYTES + 64];
+    const uint8_t *pt;
+    const ss_key *key;
+    const char *dst;
+    size_t ptlen, rawlen, adlen, dstlen, textlen;
+    char *text, *again = NULL;
+    ss_ticket t, copy;
+    ss_reason r, want;
+    ref_payload ref;
+    apr_pool_t *p;
+    __int128 diff;
+
+    if (!ring) {
+        setup();
+    }
+    if (size < 1 || size - 1 > 8192) {
+        return 0;
+    }
+    memset(&ref, 0, sizeof(ref));
+    p = fuzz_input_pool();
+    dst = dsts[data[0] & 1];
+    key = &keys[(data[0] >> 1) & 1];
+    pt = data + 1;
+    ptlen = size - 1;
+
+    /* T = 0x01 || kid || nonce || AEAD(P, AD = 0x01 || kid || dst) */
+    dstlen = strlen(dst);
+    raw[0] = SS_TICKET_VERSION;
+    memcpy(raw + 1, key->kid, SS_KID_BYTES);
+    memcpy(raw + 1 + SS_KID_BYTES, nonce, SS_NONCE_BYTES);
+    ad[0] = SS_TICKET_VERSION;
+    memcpy(ad + 1, key->kid, SS_KID_BYTES);
+    memcpy(ad + 1 + SS_KID_BYTES, dst, dstlen);
+    adlen = 1 + SS_KID_BYTES + dstlen;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + HEADER, NULL, pt, ptlen, ad, adlen,
+                                               NULL, nonce, key->ek);
+    rawlen = HEADER + ptlen + SS_TAG_BYTES;
+    textlen = SS_B64URL_LEN(rawlen);
+    text = apr_palloc(p, textlen + 1);
+    FUZZ_CHECK(ss_b64url_encode(text, textlen + 1, raw, rawlen) == textlen);
+
+    r = ss_ticket_open(p, ring, dst, text, textlen, NOW, TIMEOUT, &t);
+
+    if (textlen > SS_TICKET_MAX_CHARS || rawlen < SS_TICKET_MIN_BYTES) {
+        want = SS_R_MALFORMED;
+    }
+    else if (!ref_parse(pt, ptlen, &ref)) {
+        want = SS_R_BAD_TICKET;
+    }
+    else {
+        diff = (__int128)NOW - (__int128)ref.iat;   /* the age, exactly */
+        want = diff > TIMEOUT ? SS_R_EXPIRED
+             : -diff > SS_CLOCK_SKEW ? SS_R_FUTURE : SS_OK;
+    }
+    FUZZ_CHECK(r == want);
+    if (r == SS_OK || r == SS_R_EXPIRED || r == SS_R_FUTURE) {
+        FUZZ_CHECK(t.iat == ref.iat && (int)t.mode == ref.mode);
+        FUZZ_CHECK(same(t.src, ref.src, ref.srclen));
+        FUZZ_CHECK(same(t.next, ref.next, ref.nextlen));
+        FUZZ_CHECK(same(t.session, ref.session, ref.sesslen));
+        FUZZ_CHECK(memcmp(t.nonce, nonce, SS_NONCE_BYTES) == 0);
+        FUZZ_CHECK(memcmp(t.kid, key->kid, SS_KID_BYTES) == 0);
+        copy = t;
+        FUZZ_CHECK(ss_ticket_seal(p, key, dst, &copy, nonce, &again) == APR_SUCCESS);
+        FUZZ_CHECK(strcmp(again, text) == 0);
+    }
+    else {
+        static const ss_ticket zero;
+
+        FUZZ_CHECK(memcmp(&t, &zero, sizeof(t)) == 0);
+    }
+    fuzz_input_done();
+    return 0;
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Writes the hand-made seed inputs of fuzz/corpus/<target>/seed-*.
+
+Run from the repository root: /usr/bin/python3 fuzz/seeds.py
+(needs python3-nacl, as the integration tests do).  Seeds are deterministic:
+fixed keys (those the targets use), fixed nonces, iat relative to the
+targets' fixed clock (1700000000).  Files libFuzzer adds are named by their
+SHA-1; regression inputs are named regress-*; neither is touched here."""
+
+import struct
+import sys
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TOP / "test" / "integration"))
+import sstickets  # noqa: E402
+
+CORPUS = TOP / "fuzz" / "corpus"
+NOW = 1700000000
+KEY = bytes(range(32))                          # SPEC.md test vectors
+KEY2 = bytes(0xa0 + i for i in range(32))       # the targets' second key
+OTHER_KEY = bytes(0x55 ^ i for i in range(32))  # not in the targets' ring
+
+
+def write(target, name, data):
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    (d / f"seed-{name}").write_bytes(data)
+
+
+def nonce(i):
+    return bytes((i + j) & 0xff for j in range(24))
+
+
+def payload(iat, mode, src, next_, session):
+    s, n = src.encode(), next_.encode()
+    return (struct.pack(">Q", iat & 0xffffffffffffffff) + bytes([mode, len(s)]) + s
+            + struct.pack(">H", len(n)) + n + session.encode())
+
+
+def seeds_ticket():
+    t = "ticket"
+    dst = "www.example.org"
+    write(t, "vector-script", "AQU_JThAQUJDREVGR0hJSktMTU5PUFFSU1RVVleL878_4h9a8dslt4GwWl4x6P70EhgJ-Uive7IZPpsiEbyeogPbXY-Ptw10WBXzl1fD9Gf79eRIH5EqqOSpWiht")
+    write(t, "vector-navigation", "AQU_JThgYWJjZGVmZ2hpamtsbW5vcHFyc3R1dncEe33jF93MNC5iOZIsSGLh0gbuaTnNzzjIliCe5oHH8Wn9hZsC-8zDhhv4UAXu2orlXDsRhkQqQ9P2iNrWvNqweaQ2")
+    cases = [
+        ("ok-script", KEY, dict(iat=NOW - 3)),
+        ("ok-nav", KEY, dict(iat=NOW, mode=2, next_="/account?tab=1&x=%2F")),
+        ("ok-key2", KEY2, dict(iat=NOW - 30, session="a=1&b=2&c=%26")),
+        ("expired", KEY, dict(iat=NOW - 31)),
+        ("future", KEY, dict(iat=NOW + 6, mode=2, next_="/")),
+        ("iat-max", KEY, dict(iat=0xffffffffffffffff)),
+        ("other-key", OTHER_KEY, dict(iat=NOW)),
+        ("long-session", KEY, dict(iat=NOW, session="k=" + "v" * 3000)),
+        ("long-src", KEY, dict(iat=NOW, src="s" * 255)),
+    ]
+    for i, (name, key, kw) in enumerate(cases):
+        src = kw.pop("src", "www.example.com")
+        write(t, name, sstickets.seal(key, src, dst, nonce=nonce(i), **kw))
+    write(t, "other-dst", sstickets.seal(KEY, "www.example.com", "www.example.net",
+                                         iat=NOW, nonce=nonce(40)))
+    write(t, "too-short", "AQU_JTg")
+    write(t, "bad-version", "AgU_JThAQUJDREVGR0hJSktMTU5PUFFSU1RVVleL878_4h9a8dslt4GwWl4x6P70EhgJ-Uive7IZPpsiEbyeogPbXY-Ptw10WBXzl1fD9Gf79eRIH5EqqOSpWiht")
+    write(t, "padded", "AQU_JThAQUJDREVGR0hJSktMTU5PUFFSU1RVVleL878_4h9a8dslt4GwWl4x6P70EhgJ-Uive7IZPpsiEbyeogPbXY-Ptw10WBXzl1fD9Gf79eRIH5EqqOSpWiht==")
+
+
+def seeds_ticket_payload():
+    t = "ticket_payload"
+    write(t, "script", b"\x00" + payload(NOW, 1, "www.example.com", "", "user=alice&role=admin"))
+    write(t, "nav", b"\x00" + payload(NOW - 30, 2, "www.example.com", "/account?tab=1", "user=alice"))
+    write(t, "nav-b-key2", b"\x03" + payload(NOW + 5, 2, "a.test:8443", "/p/q?r#", "u=1"))
+    write(t, "expired", b"\x00" + payload(NOW - 31, 1, "x", "", "k=v"))
+    write(t, "negative-iat", b"\x00" + payload(-1, 1, "x", "", "k=v"))
+    write(t, "script-with-next", b"\x00" + payload(NOW, 1, "x", "/n", "k=v"))
+    write(t, "next-double-slash", b"\x00" + payload(NOW, 2, "x", "//evil.example", "k=v"))
+    write(t, "nextlen-too-long", b"\x00" + payload(NOW, 2, "x", "", "")[:-2] + b"\xff\xff/abc")
+    write(t, "srclen-zero", b"\x00" + struct.pack(">Q", NOW) + b"\x01\x00\x00\x00k=v")
+    write(t, "empty-session", b"\x00" + payload(NOW, 1, "x", "", ""))
+    write(t, "mode-3", b"\x00" + payload(NOW, 3, "x", "", "k=v"))
+    write(t, "short", b"\x00" + struct.pack(">Q", NOW) + b"\x01")
+
+
+def seeds_base64():
+    t = "base64"
+    for name, s in [("empty", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"),
+                    ("f-pad", "Zg=="), ("fo-pad", "Zm8="), ("noncanon", "Zh"),
+                    ("key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+                    ("url-chars", "-_-_"), ("std-chars", "+/+/"), ("bad-pad", "Zg="),
+                    ("len1", "A"), ("binary", bytes(range(256)))]:
+        write(t, name, s)
+
+
+def seeds_keyfile():
+    t = "keyfile"
+    k = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+    write(t, "key", k + "\n")
+    write(t, "key-crlf-spaces", " \t" + k + "\r\n\r\n")
+    write(t, "key-unpadded", k.rstrip("="))
+    write(t, "key-31", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n")
+    write(t, "key-33", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n")
+    write(t, "key-url-alphabet", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh-_\n")
+    write(t, "two-keys", k + "\n" + k + "\n")
+    write(t, "empty", "")
+    write(t, "spaces", " \n\t\r\n")
+    write(t, "too-long", "A" * 4100)
+
+
+def seeds_sites():
+    t = "sites"
+    write(t, "basic", "shop.example.com\n443\nexample.com\nwww.example.org\nhttp://b.test:8080/\n")
+    write(t, "ports", "b.test\n8080\nb.test\nb.test:8080\nhttps://b.test:8443\n")
+    write(t, "ipv6", "[::1]\n8443\nhttps://[::1]:8443\n[fe80::1]\n")
+    write(t, "ipv4", "1.2.3.4\n80\n2.3.4\nhttp://1.2.3.4\n")
+    write(t, "trailing-dot", "WWW.Example.COM.\n443\nexample.com\nwww.example.com\n")
+    write(t, "bad", "x\n1\nftp://a\nhttps://\nuser@host\na:0\na:65536\n-a.b\na..b\na/b\na?x\n")
+    write(t, "long-label", "a\n1\n" + "a" * 64 + ".com\n" + "a" * 63 + ".com\n")
+    write(t, "long-site", "a\n1\n" + ".".join(["abcdefg"] * 33) + "\n")
+
+
+def seeds_go():
+    t = "go"
+    sites = "\nwww.example.com\nhttps://www.example.org\nhttp://b.test:8080\nexample.net\n"
+    for name, args in [
+        ("ok", "to=https%3A%2F%2Fwww.example.org%2Fsome%2Fpage%3Fx%3D1"),
+        ("ok-raw", "https://shop.example.net/a?b=c#frag"),
+        ("ok-port", "x=1&to=http://b.test:8080/"),
+        ("self", "to=https://www.example.com/"),
+        ("userinfo", "to=https://www.example.com@evil.example/"),
+        ("evil", "to=https://evil.example/"),
+        ("js", "to=javascript:alert(1)"),
+        ("schemeless", "to=//evil.example/"),
+        ("crlf", "to=https://www.example.org/%0d%0aSet-Cookie:x=1"),
+        ("bad-port", "to=https://www.example.org:8443/"),
+        ("backslash", "to=https://www.example.org/\\evil"),
+        ("double-slash-path", "to=https://www.example.org//evil.example"),
+        ("ipv6", "to=https://[::1]:8443/x"),
+        ("route-script", "AQU_JTg.js"),
+        ("route-go", "go"),
+        ("cache-control", "public, max-age=60, Private=x"),
+        ("referer", "https://shop.www.example.org:443/"),
+    ]:
+        write(t, name, args + "\n0" + sites)
+    write(t, "default-sites", "to=https://[::1]:8443/p\n4\n")
+
+
+def seeds_session_codec():
+    t = "session_codec"
+    for name, s in [("basic", "user=alice&role=admin"), ("escapes", "a=%41+b&b%20c=%7e&expiry=123"),
+                    ("remove", "a=1&a&b=2&b="), ("bad-escape", "a=%zz&b=%0&c=%00&d=1"),
+                    ("eq-runs", "&&=a==b&&c=d=e&"), ("case", "A=1&a=2&EXPIRY=3"),
+                    ("entries", b"user\0alice smith\0expiry\0123\0k\0\0\0v\0bin\0\xff\x01\x7f"),
+                    ("utf8", "name=%C3%A9l%C3%A8ve")]:
+        write(t, name, s)
+
+
+def seeds_html_scan():
+    t = "html_scan"
+    docs = [
+        ("head", b"<html><head><title>x</title></head><body>hi</body></html>"),
+        ("body-first", b"<!doctype html><BODY class=x>text</body>"),
+        ("upper-head", b"<HTML><HEAD></HEAD\n>"),
+        ("fragment", b"<p>no head here</p><bod><bodyx><</hea"),
+        ("nested-lt", b"<<</<b<bo<bod<body\t>"),
+        ("tail-cut", b"<p></head"),
+    ]
+    for name, doc in docs:
+        write(t, name, b"\x00" + doc)
+        # the same document cut into 1-byte chunks up to the tag, then the rest
+        cuts = [1] * min(len(doc), 31)
+        write(t, name + "-bytes", bytes([len(cuts)]) + bytes(cuts) + doc)
+    write(t, "empty-chunks", b"\x05\x00\x03\x00\x00\x04<p></head><x>")
+
+
+def main():
+    seeds_ticket()
+    seeds_ticket_payload()
+    seeds_base64()
+    seeds_keyfile()
+    seeds_sites()
+    seeds_go()
+    seeds_session_codec()
+    seeds_html_scan()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""Issue 4, item 4: real-browser end-to-end tests in headless Chromium.
+
+Two HTTPS sites, https://a.test:PA and https://b.test:PB, served by the
+demo's apache2 setup (demo/demo.py: mod_auth_form login, mod_session_cookie
++ mod_session_crypto with a passphrase per site, the SHARED_SESSION filter,
+the shared-session handler, `go` links); Chromium maps both names to
+127.0.0.1 with --host-resolver-rules and accepts the self-signed
+certificates with --ignore-certificate-errors.  Every test gets a fresh
+browser profile.
+
+Needs Debian's chromium, chromium-driver and python3-selenium (the tests
+fail, naming the package, when one is missing).
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+import pytest
+
+import pyhttpd
+
+sys.path.insert(0, str(pyhttpd.TOP / "demo"))
+import demo  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+MAX_AGE = 1800          # B's SessionMaxAge: the cookie's expiry must match it
+WAIT = 15               # seconds, for anything the browser does
+
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu",
+    "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--host-resolver-rules=MAP a.test 127.0.0.1, MAP b.test 127.0.0.1",
+    "--ignore-certificate-errors",
+]
+
+LOADER_LINE = '"GET /shared-session/<ticket>.js '
+NAV_LINE = '"GET /shared-session/<ticket> '
+
+
+def _need_browser():
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(path, os.X_OK):
+            pyhttpd.fail_missing(path, package)
+    if importlib.util.find_spec("selenium") is None:
+        pyhttpd.fail_missing("the Python module selenium", "python3-selenium")
+
+
+# ---------------------------------------------------------------------------
+# Fixtures
+
+@pytest.fixture(scope="module")
+def sites(gen_dir, module_so, tool):
+    root = tempfile.mkdtemp(prefix="browser-", dir=gen_dir)
+    os.chmod(root, 0o755)
+    port_a = demo.free_port()
+    srv = demo.DemoServer(root, host_a="a.test", host_b="b.test",
+                          port_a=port_a, port_b=demo.free_port(avoid=(port_a,)),
+                          build=pyhttpd.BUILD, max_age=MAX_AGE)
+    srv.prepare()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def chromium(gen_dir):
+    """Factory: chromium(third_party_cookies) -> a selenium driver with a
+    fresh profile; every driver is quit and its profile removed after the
+    test."""
+    _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    made = []
+
+    def make(third_party_cookies):
+        profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        made.append((None, profile))
+        opts = Options()
+        opts.binary_location = CHROMIUM
+        for flag in CHROMIUM_FLAGS:
+            opts.add_argument(flag)
+        opts.add_argument(f"--user-data-dir={profile}")
+        opts.add_experimental_option("prefs", {
+            # 0: allow all cookies; 1: block third-party cookies
+            "profile.cookie_controls_mode": 0 if third_party_cookies else 1,
+            "profile.block_third_party_cookies": not third_party_cookies,
+        })
+        log = os.path.join(gen_dir, f"chromedriver-{os.getpid()}-{len(made)}.log")
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_path=log),
+                                  options=opts)
+        made[-1] = (driver, profile)
+        driver.set_page_load_timeout(WAIT)
+        driver.set_script_timeout(WAIT)
+        return driver
+
+    yield make
+    for driver, profile in made:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:       # a browser that is gone already
+                pass
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+def wait_for(pred, what, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def greeting(driver):
+    """The user name B's or A's protected page greets, or None."""
+    from selenium.webdriver.common.by import By
+    els = driver.find_elements(By.CSS_SELECTOR, "#greeting #user")
+    return els[0].text if els else None
+
+
+def shows_login_form(driver):
+    from selenium.webdriver.common.by import By
+    return bool(driver.find_elements(By.NAME, "httpd_username"))
+
+
+def access_lines(site, marker):
+    try:
+        text = site.access_log.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    return [line for line in text.splitlines() if marker in line]
+
+
+def wait_loader_requests(srv, driver, count):
+    """Waits until B's access log shows `count` loader requests in all and
+    the page's resource timing has B's loader answered (so the browser has
+    seen B's Set-Cookie); returns the access log lines of the loaders."""
+    def enough():
+        lines = access_lines(srv.b, LOADER_LINE)
+        return lines if len(lines) >= count else None
+
+    lines = wait_for(enough, f"{count} loader request(s) in {srv.b.access_log}")
+    prefix = srv.b.url("/shared-session/")
+    wait_for(lambda: driver.execute_script(
+        "return performance.getEntriesByType('resource').some("
+        "e => e.name.startsWith(arguments[0]) && e.responseEnd > 0)", prefix),
+        f"the loader {prefix}….js in the page's resource timing")
+    return lines
+
+
+def browser_cookies(driver):
+    try:
+        return driver.execute_cdp_cmd("Storage.getCookies", {})["cookies"]
+    except Exception:
+        return driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
+
+
+def cookies_of(driver, host):
+    return [c for c in browser_cookies(driver) if c["domain"].lstrip(".") == host]
+
+
+def log_in(driver, site):
+    """Fills and sends site's login form; lands on its protected page."""
+    from selenium.webdriver.common.by import By
+    driver.get(site.url("/login.html"))
+    driver.find_element(By.NAME, "httpd_username").send_keys(demo.DEMO_USER)
+    driver.find_element(By.NAME, "httpd_password").send_keys(demo.DEMO_PASSWORD)
+    driver.find_element(By.ID, "login-button").click()
+    wait_for(lambda: driver.current_url == site.url("/private/")
+             and greeting(driver) == demo.DEMO_USER,
+             f"the login on {site.origin} to land on /private/ greeting {demo.DEMO_USER} "
+             f"(at {driver.current_url})")
+
+
+def fields(line):
+    """ss=result/reason, src, was_empty of one demo access log line."""
+    m = re.search(r'"([^"]*)" (\d{3}) "([^"]*)" ss=(\S+)/(\S+) src=(\S+) was_empty=(\S+)$',
+                  line)
+    assert m, line
+    return dict(zip(("request", "status", "referer", "result", "reason", "src",
+                     "was_empty"), m.groups()))
+
+
+def assert_b_cookie(driver, srv):
+    """B's session cookie as B's configuration asked for it:
+    SessionCookieName session path=/;Secure;HttpOnly;SameSite=None,
+    SessionMaxAge MAX_AGE."""
+    cookies = cookies_of(driver, srv.b.host)
+    assert len(cookies) == 1, cookies
+    c = cookies[0]
+    assert c["name"] == demo.COOKIE_NAME, c
+    assert c["domain"] == srv.b.host, c          # host-only: no Domain attribute
+    assert c["path"] == "/", c
+    assert c["secure"] is True, c
+    assert c["httpOnly"] is True, c
+    assert c["sameSite"] == "None", c
+    assert c["session"] is False, c              # persistent: Max-Age was sent
+    assert abs(c["expires"] - (time.time() + MAX_AGE)) < 60, \
+        f"expires {c['expires']} is not now + SessionMaxAge {MAX_AGE}: {c}"
+    assert not c.get("partitionKey"), c
+    assert c["value"], c
+    return c
+
+
+def assert_logs_clean(srv):
+    bad = srv.bad_log_lines()
+    assert not bad, "unexpected lines in the demo's error logs:\n" + "\n".join(bad)
+
+
+# ---------------------------------------------------------------------------
+# Tests
+
+def test_script_flow_with_third_party_cookies_allowed(sites, chromium):
+    """Log in on A, load A's page (its loader sets B's cookie), then open B:
+    B greets the user without a login."""
+    srv = sites
+    d = chromium(third_party_cookies=True)
+    before = len(access_lines(srv.b, LOADER_LINE))
+    log_in(d, srv.a)                # A's protected page carries the loader too
+    wait_loader_requests(srv, d, before + 1)
+    d.get(srv.a.url("/"))
+    lines = wait_loader_requests(srv, d, before + 2)[before:]
+    first, second = fields(lines[0]), fields(lines[1])
+    assert first["result"] == "replaced" and first["was_empty"] == "1", lines
+    assert first["referer"] == srv.a.url("/") and first["src"] == srv.a.site_id, lines
+    # the second loader came with the cookie the first one set: the browser
+    # stored and sends B's cookie in a third-party context
+    assert second["result"] == "kept" and second["was_empty"] == "0", lines
+    assert cookies_of(d, srv.b.host), browser_cookies(d)
+
+    d.get(srv.b.url("/private/"))
+    assert d.current_url == srv.b.url("/private/")
+    assert greeting(d) == demo.DEMO_USER, d.page_source[:2000]
+    assert_logs_clean(srv)
+
+
+def test_third_party_cookies_blocked_script_fails_navigation_works(sites, chromium):
+    """Third-party cookies blocked (a fresh profile's default, here set
+    explicitly): B answers the loader with its Set-Cookie but the browser
+    drops it, so B still asks for a login; the `go` link works."""
+    from selenium.webdriver.common.by import By
+    srv = sites
+    d = chromium(third_party_cookies=False)
+    before = len(access_lines(srv.b, LOADER_LINE))
+    log_in(d, srv.a)
+    wait_loader_requests(srv, d, before + 1)
+    d.get(srv.a.url("/"))
+    lines = wait_loader_requests(srv, d, before + 2)[before:]
+    # B replaced its session both times and sent the cookie ...
+    for line in lines:
+        f = fields(line)
+        assert f["result"] == "replaced" and f["reason"] == "-", lines
+        # ... but the second request came without it: it was never stored
+        assert f["was_empty"] == "1", lines
+    assert cookies_of(d, srv.b.host) == [], browser_cookies(d)
+
+    d.get(srv.b.url("/private/"))
+    assert greeting(d) is None, d.page_source[:2000]
+    assert shows_login_form(d), d.page_source[:2000]
+    # (from here on B has a first-party cookie of its own: with SessionMaxAge
+    # mod_session refreshes even an empty session, it only holds "expiry")
+
+    # the navigation flow: A's link through /shared-session/go
+    navs = len(access_lines(srv.b, NAV_LINE))
+    d.get(srv.a.url("/"))
+    link = d.find_element(By.ID, "private-other")
+    assert link.get_attribute("href") == demo.go_url(srv.a, srv.b, "/private/")
+    link.click()
+    wait_for(lambda: d.current_url == srv.b.url("/private/")
+             and greeting(d) == demo.DEMO_USER,
+             f"the go link to land on {srv.b.url('/private/')} greeting "
+             f"{demo.DEMO_USER} (at {d.current_url})")
+    nav = wait_for(lambda: access_lines(srv.b, NAV_LINE)[navs:], "the navigation ticket")
+    assert len(nav) == 1, nav
+    f = fields(nav[0])
+    assert f["status"] == "303" and f["result"] == "replaced", nav
+    assert f["referer"] == srv.a.url("/"), nav      # go answers Referrer-Policy: origin
+    assert len(cookies_of(d, srv.b.host)) == 1, browser_cookies(d)
+    assert_logs_clean(srv)
+
+
+@pytest.mark.parametrize("flow", ["script", "navigation"])
+def test_b_cookie_has_the_attributes_of_b_configuration(sites, chromium, flow):
+    """B's cookie as the browser stored it (read through the DevTools
+    protocol): name, host, Secure, HttpOnly, SameSite=None and an expiry of
+    SessionMaxAge, whichever flow set it."""
+    from selenium.webdriver.common.by import By
+    srv = sites
+    d = chromium(third_party_cookies=(flow == "script"))
+    before = len(access_lines(srv.b, LOADER_LINE))
+    log_in(d, srv.a)
+    if flow == "script":
+        wait_loader_requests(srv, d, before + 1)
+        wait_for(lambda: cookies_of(d, srv.b.host), "B's cookie in the browser")
+    else:
+        d.get(srv.a.url("/"))
+        d.find_element(By.ID, "private-other").click()
+        wait_for(lambda: greeting(d) == demo.DEMO_USER
+                 and d.current_url == srv.b.url("/private/"),
+                 f"B's protected page through the go link (at {d.current_url})")
+    assert_b_cookie(d, srv)
+    # A's own cookie follows A's configuration the same way
+    a = cookies_of(d, srv.a.host)
+    assert len(a) == 1 and a[0]["sameSite"] == "None" and a[0]["secure"], a
+    assert_logs_clean(srv)
