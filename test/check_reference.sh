@@ -6,7 +6,7 @@ code=$(grep -o 'AP_INIT_[A-Z0-9]*("SharedSession[A-Za-z]*"' "$top/mod_shared_ses
        | sed 's/.*("//; s/"$//' | sort -u)
 ref=$(grep -o '^#* *SharedSession[A-Za-z]*' "$top/shared_session.conf" \
       | sed 's/^#* *//' | sort -u)
-echo "1..2"
+echo "1..3"
 if [ -n "$code" ] && [ "$code" = "$ref" ]; then
     echo "ok 1 - shared_session.conf documents exactly the directives of mod_shared_session.c"
 else
@@ -26,4 +26,14 @@ if [ -z "$missing" ]; then
     echo "ok 2 - every directive has Syntax, Default and Context in shared_session.conf"
 else
     echo "not ok 2 - no Syntax/Default/Context block for:$missing"
+fi
+# the README's directive reference has a section for every directive
+missing=""
+for d in $code; do
+    grep -q "^### $d\$" "$top/README.md" || missing="$missing $d"
+done
+if [ -z "$missing" ]; then
+    echo "ok 3 - README.md has a reference section for every directive"
+else
+    echo "not ok 3 - README.md has no '### Directive' section for:$missing"
 fi
