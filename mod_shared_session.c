@@ -18,8 +18,6 @@ APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(shared_session, SHARED_SESSION, int, replace
 
 /* ---- configuration -------------------------------------------------------- */
 
-
-
 APR_OPTIONAL_FN_TYPE(ap_session_load) *ss_session_load_fn;
 APR_OPTIONAL_FN_TYPE(ap_session_save) *ss_session_save_fn;
 ss_replay_conf ss_replay;
