@@ -362,6 +362,7 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_child_init(ss_replay_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(ss_translate_name, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(ss_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_log_transaction(ss_log_redact, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
 }

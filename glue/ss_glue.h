@@ -94,6 +94,7 @@ ss_reason ss_replay_check(request_rec *r, const ss_ticket *t, int timeout);
 /* glue/ss_handler.c */
 int ss_translate_name(request_rec *r);
 int ss_map_to_storage(request_rec *r);
+int ss_log_redact(request_rec *r);
 int ss_handler(request_rec *r);
 
 /* glue/ss_filter.c */

@@ -310,6 +310,29 @@ int ss_translate_name(request_rec *r)
     return OK;
 }
 
+/* A request that core refuses before translate_name (a header over
+ * LimitRequestFieldSize, too many headers, a bad Host: 400) is still logged,
+ * with its request line as it came, and its ticket still valid: hide the
+ * ticket there too, before mod_log_config writes the line. */
+int ss_log_redact(request_rec *r)
+{
+    const ss_server_conf *conf = ss_conf(r->server);
+    apr_size_t plen = strlen(conf->path), len = 0;
+    ss_route route;
+
+    if (!r->uri || (r->request_config
+                    && ap_get_module_config(r->request_config, &shared_session_module))
+        || strncmp(r->uri, conf->path, plen)) {
+        return DECLINED;
+    }
+    route = ss_route_name(r->uri + plen, &len);
+    if (route == SS_ROUTE_SCRIPT || route == SS_ROUTE_NAVIGATION) {
+        ss_redact_request(r, apr_pstrmemdup(r->pool, r->uri, plen),
+                          route == SS_ROUTE_SCRIPT);
+    }
+    return DECLINED;
+}
+
 int ss_map_to_storage(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &shared_session_module) ? OK : DECLINED;
@@ -336,7 +359,8 @@ int ss_handler(request_rec *r)
         return HTTP_NOT_FOUND;
     }
     if (r->method_number != M_GET) {
-        r->allowed = (AP_METHOD_BIT << M_GET);
+        /* make_allow() reads r->allowed_methods, not the legacy r->allowed */
+        ap_allow_standard_methods(r, REPLACE_ALLOW, M_GET, -1);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (note->route == SS_ROUTE_GO) {

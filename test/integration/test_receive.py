@@ -834,7 +834,22 @@ def test_graceful_restart(httpd, module_so, tool, keys):
     assert b.page(cookie_pair(r.set_cookies("bsess")[0])) == {"user": "after"}
     assert_outcome(h, b.script(t), "rejected", "replayed")
     h.graceful()
+    # the ids of the replay cache live on across the restart
+    assert_outcome(h, b.script(t), "rejected", "replayed")
+    assert "ticket ids carried over the restart" in h.error_log_text()
     assert_outcome(h, b.script(b.mint()), "replaced")
+
+
+def test_graceful_restart_dbm_cache(httpd, module_so, tool, keys):
+    h = httpd("graceful-dbm")
+    sscfg.two_sites(h, keys["key1"], modules=["socache_dbm"],
+                    server_extra="SharedSessionReplayCache dbm:{run}/replay.dbm")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    t = b.mint()
+    assert_outcome(h, b.script(t), "replaced")
+    h.graceful()
+    assert_outcome(h, b.script(t), "rejected", "replayed")
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,494 @@
+"""Issue 6, item 3: the hostile-input matrix.
+
+One running apache2 (name-based virtual hosts a.test and b.test on one
+loopback port, cookie store, the default shmcb replay cache) receives one
+hostile request per case.  Every case asserts, whatever it attacks:
+
+  * the documented answer (SPEC.md sections 3-5): a script URL answers 200,
+    empty, text/javascript, no-store, nosniff; a navigation URL 303 to the
+    ticket's next (when it opened) or to /; `go` 400 with one line of text, or
+    303; other names 404; other methods 405 with an Allow header that lists
+    GET and HEAD (RFC 9110 section 15.5.6);
+  * no Set-Cookie at all;
+  * the exact outcome in the access log (SHARED_SESSION_RESULT/REASON; "-"
+    where the handler never looked at a ticket) and, for tickets, that the
+    log shows <ticket> instead of the ticket;
+  * B's existing session is unchanged: each hostile request carries B's
+    session cookie, and the next request with it still shows its entries;
+  * the server still serves the next request (a plain GET on the attacked
+    host and on B answers 200), and the error log stays clean (conftest).
+
+One case restarts the server (`apache2 -k graceful`) between a ticket's use
+and its replay: one-time use must survive a restart.
+
+What test_receive.py and test_go.py check in depth (every reason, every
+refused `to=`) is not repeated here beyond the list of issue 6.
+
+The server raises LimitRequestFieldSize to 16 KiB so that an 8 KiB Referer
+reaches the module (with httpd's default of 8190 bytes core would answer 400
+before any module runs)."""
+
+import base64
+import random
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+
+import pytest
+
+import sscfg
+import sstickets
+from pyhttpd import Httpd, request
+from sscfg import Client
+
+TIMEOUT = 30                 # SharedSessionTimeout: the default
+NEXT = "/after?x=1"          # the next of the navigation tickets used here
+B_ENTRIES = {"user": "bob", "cart": "3"}
+A_SESSION = "asess=user=alice"
+PLANTED = "bsess=user=mallory"
+
+
+@pytest.fixture(scope="module")
+def site(gen_dir, module_so, tool, keys):
+    h = Httpd("hostile", base_dir=gen_dir)
+    sscfg.two_sites(h, keys["key1"], server_extra="LimitRequestFieldSize 16384")
+    h.start()
+    yield h
+    h.stop()
+    h.check_log()
+
+
+@pytest.fixture(scope="module")
+def b_session(site, tool, keys):
+    """B's existing session: the 'bsess=...' cookie every case sends."""
+    b = Client(site, tool, keys["key1"])
+    mine = b.set_session(urllib.parse.urlencode(B_ENTRIES))
+    assert b.page(mine) == B_ENTRIES
+    return mine
+
+
+# ---------------------------------------------------------------------------
+# What a case sends and what it expects.
+
+@dataclass
+class Req:
+    path: str
+    host: str = "b.test"            # without the port
+    method: str = "GET"
+    headers: list = field(default_factory=list)
+    body: str = None
+    ticket: str = None              # the ticket in the path, if any
+
+
+class Ctx:
+    """What a case's builder may use: minting, forging, the ports."""
+
+    def __init__(self, h, tool, keys, mine):
+        self.h = h
+        self.keys = keys
+        self.port = h.port
+        self.mine = mine
+        self.b = Client(h, tool, keys["key1"])
+        self.key = sstickets.key_from_file(keys["key1"])
+        self.rng = random.Random(6)     # reproducible "random" bytes
+
+    # tickets
+    def mint(self, **kw):
+        return self.b.mint(**kw)
+
+    def nav_ticket(self, **kw):
+        return self.b.mint(nav=NEXT, **kw)
+
+    def consumed_then_graceful(self, ticket):
+        """The ticket after one good use, then `apache2 -k graceful`: the
+        replay cache must still know it (SPEC section 5: accepted once)."""
+        self.consumed(ticket)
+        self.h.graceful()
+        return ticket
+
+    def consumed(self, ticket, nav=False):
+        """The ticket after one good use (the replay cache has its id)."""
+        r = self.b.navigate(ticket) if nav else self.b.script(ticket)
+        e = self.h.access_entry(r)
+        assert e["result"] == "replaced", e
+        return ticket
+
+    # requests
+    def source_referer(self, path="/page"):
+        return f"http://a.test:{self.port}{path}"
+
+    def headers(self, referer=True, origin=None, cookie=True, extra=()):
+        hs = []
+        if referer is True:
+            hs.append(("Referer", self.source_referer()))
+        elif referer:
+            hs.append(("Referer", referer))
+        if origin:
+            hs.append(("Origin", origin))
+        if cookie is True:
+            hs.append(("Cookie", self.mine))
+        elif cookie:
+            hs.append(("Cookie", cookie))
+        hs.extend(extra)
+        return hs
+
+    def script(self, ticket, method="GET", body=None, **kw):
+        return Req(f"/shared-session/{ticket}.js", method=method, body=body,
+                   headers=self.headers(**kw), ticket=ticket)
+
+    def nav(self, ticket, method="GET", body=None, **kw):
+        return Req(f"/shared-session/{ticket}", method=method, body=body,
+                   headers=self.headers(**kw), ticket=ticket)
+
+    @staticmethod
+    def on_host(host, req):
+        req.host = host
+        return req
+
+    def name(self, name, **kw):
+        """A name under SharedSessionPath, as it goes on the wire."""
+        return Req(f"/shared-session/{name}", headers=self.headers(**kw))
+
+    def go(self, query=None, to=None, method="GET", body=None):
+        if to is not None:
+            query = "to=" + urllib.parse.quote(to, safe="")
+        path = "/shared-session/go" + (f"?{query}" if query else "")
+        # A has a session (go would mint a ticket); B's cookie rides along
+        return Req(path, host="a.test", method=method, body=body,
+                   headers=[("Cookie", f"{A_SESSION}; {self.mine}")])
+
+
+# ---------------------------------------------------------------------------
+# Ticket surgery: the decoded bytes (SPEC.md section 7), changed, re-encoded.
+
+HEADER = 1 + 4 + 24          # version || kid || nonce
+TAG = 16
+
+
+def flip(ticket, index, mask=0x01):
+    """The ticket with one bit of its decoded byte `index` flipped
+    (a negative index counts from the end)."""
+    raw = bytearray(sstickets.unb64url(ticket))
+    raw[index] ^= mask
+    return sstickets.b64url(bytes(raw))
+
+
+def set_byte(ticket, index, value):
+    raw = bytearray(sstickets.unb64url(ticket))
+    raw[index] = value
+    return sstickets.b64url(bytes(raw))
+
+
+def random_ticket(c, keep_header):
+    """Random bytes as long as a real ticket; with keep_header the real
+    version, kid and nonce stay (only ciphertext and tag are random)."""
+    raw = sstickets.unb64url(c.mint())
+    rand = bytes(c.rng.getrandbits(8) for _ in range(len(raw)))
+    if keep_header:
+        rand = raw[:HEADER] + rand[HEADER:]
+    else:
+        # a first byte other than the version: unknown-key whatever the rest
+        rand = bytes([rand[0] | 0x80]) + rand[1:]
+    return sstickets.b64url(rand)
+
+
+def pad_to(ticket, n):
+    """A valid ticket lengthened with base64url characters to n characters."""
+    return ticket + "A" * (n - len(ticket))
+
+
+def bad_length(ticket):
+    """A valid ticket lengthened to 4k+1 characters: no base64 has that length."""
+    return ticket + "A" * ((1 - len(ticket)) % 4 or 4)
+
+
+def noncanonical(c):
+    """A valid ticket whose last character has an unused low bit set: the
+    same bytes, a second spelling (base64url must have one)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for n in range(3):
+        t = c.mint(session="user=alice" + "x" * n)
+        if len(t) % 4:
+            i = alphabet.index(t[-1])
+            return t[:-1] + alphabet[i | 1]
+    raise AssertionError("no ticket length with unused bits")
+
+
+def at_second_start():
+    """Waits, when needed, so that the next ~0.6 s stay within one second:
+    a ticket minted now for now+6 arrives 6 s early, not 5."""
+    frac = time.time() % 1
+    if frac > 0.4:
+        time.sleep(1.02 - frac)
+    return int(time.time())
+
+
+def future_ticket(c):
+    now = at_second_start()
+    return c.mint(iat=now + 6)
+
+
+def standard_base64(ticket):
+    """The same bytes in standard base64 with padding ('+', '/', '=')."""
+    raw = sstickets.unb64url(ticket)
+    s = base64.b64encode(raw).decode()
+    if "+" not in s and "/" not in s and "=" not in s:
+        s += "="
+    return s
+
+
+def forged_next(c, next_):
+    """A navigation ticket with a next the tool refuses, sealed with the
+    right key (authenticates, fails the payload check)."""
+    return sstickets.seal(c.key, "a.test", "b.test", "user=mallory",
+                          sstickets.MODE_NAVIGATION, next_)
+
+
+def long_referer(host_port, total):
+    base = f"http://{host_port}/"
+    return base + "x" * (total - len(base))
+
+
+# ---------------------------------------------------------------------------
+# The matrix.  kind: script | nav | go400 | go303 | 404 | 405 | core400 (refused
+# by httpd itself before any module runs).
+# outcome: (SHARED_SESSION_RESULT, SHARED_SESSION_REASON) in the access log.
+# expect: for nav the Location; for go400 a piece of the one-line reason.
+
+@dataclass
+class Case:
+    id: str
+    build: object
+    kind: str
+    outcome: tuple = ("-", "-")
+    expect: str = None
+    allow: tuple = ()
+
+
+def rejected(reason):
+    return ("rejected", reason)
+
+
+CASES = [
+    # -- names under SharedSessionPath ---------------------------------------
+    Case("name-empty", lambda c: c.name(""), "404"),
+    Case("name-empty-script", lambda c: c.name(".js"), "404"),
+    Case("name-1-char-script", lambda c: c.script("A"), "script", rejected("malformed")),
+    Case("name-1-char-nav", lambda c: c.nav("A"), "nav", rejected("malformed"), "/"),
+    Case("name-6001-chars-script", lambda c: c.script(pad_to(c.mint(), 6001)),
+         "script", rejected("malformed")),
+    Case("name-6001-chars-nav", lambda c: c.nav(pad_to(c.nav_ticket(), 6001)),
+         "nav", rejected("malformed"), "/"),
+    Case("name-impossible-base64-length", lambda c: c.script(bad_length(c.mint())),
+         "script", rejected("malformed")),
+    Case("name-noncanonical-base64", lambda c: c.script(noncanonical(c)),
+         "script", rejected("malformed")),
+    Case("name-non-base64-char", lambda c: c.name("abc!def.js"), "404"),
+    Case("name-standard-base64", lambda c: c.name(standard_base64(c.mint()) + ".js"), "404"),
+    Case("name-non-ascii", lambda c: c.name("t%C3%A9st.js"), "404"),
+    Case("name-nul-byte", lambda c: c.name(c.mint()[:20] + "%00" + ".js"), "404"),
+    Case("name-encoded-slash", lambda c: c.name("..%2F..%2Fetc%2Fpasswd"), "404"),
+    Case("name-dot-dot", lambda c: c.name("x/../../etc/passwd.js"), "404"),
+    # -- not a ticket of ours --------------------------------------------------
+    Case("random-bytes-valid-length", lambda c: c.script(random_ticket(c, False)),
+         "script", rejected("unknown-key")),
+    Case("random-body-real-header", lambda c: c.script(random_ticket(c, True)),
+         "script", rejected("bad-ticket")),
+    Case("wrong-version-2", lambda c: c.script(set_byte(c.mint(), 0, 0x02)),
+         "script", rejected("unknown-key")),
+    Case("unknown-key-id", lambda c: c.script(c.mint(key=c.keys["other"])),
+         "script", rejected("unknown-key")),
+    # -- one bit of a valid ticket flipped, in each part -------------------------
+    Case("bitflip-header-version", lambda c: c.script(flip(c.mint(), 0, 0x80)),
+         "script", rejected("unknown-key")),
+    Case("bitflip-kid", lambda c: c.script(flip(c.mint(), 3)),
+         "script", rejected("unknown-key")),
+    Case("bitflip-nonce", lambda c: c.script(flip(c.mint(), 1 + 4 + 11)),
+         "script", rejected("bad-ticket")),
+    Case("bitflip-ciphertext", lambda c: c.script(flip(c.mint(), HEADER + 3)),
+         "script", rejected("bad-ticket")),
+    Case("bitflip-tag", lambda c: c.script(flip(c.mint(), -1, 0x40)),
+         "script", rejected("bad-ticket")),
+    Case("bitflip-tag-nav", lambda c: c.nav(flip(c.nav_ticket(), -TAG)),
+         "nav", rejected("bad-ticket"), "/"),
+    # -- authentic tickets, wrong in what they say --------------------------------
+    Case("other-destination", lambda c: c.script(c.mint(dst="a.test")),
+         "script", rejected("bad-ticket")),
+    Case("expired-by-1s", lambda c: c.script(c.mint(iat=int(time.time()) - TIMEOUT - 1)),
+         "script", rejected("expired")),
+    Case("expired-by-1s-nav", lambda c: c.nav(c.nav_ticket(iat=int(time.time()) - TIMEOUT - 1)),
+         "nav", rejected("expired"), NEXT),
+    Case("future-by-6s", lambda c: c.script(future_ticket(c)),
+         "script", rejected("future")),
+    Case("source-is-destination", lambda c: c.script(c.mint(src="b.test")),
+         "script", rejected("unknown-source")),
+    Case("source-not-in-sites", lambda c: c.script(c.mint(src="evil.example")),
+         "script", rejected("unknown-source")),
+    Case("script-ticket-on-nav-url", lambda c: c.nav(c.mint()),
+         "nav", rejected("mode"), "/"),
+    Case("nav-ticket-on-script-url", lambda c: c.script(c.nav_ticket()),
+         "script", rejected("mode")),
+    Case("nav-next-protocol-relative", lambda c: c.nav(forged_next(c, "//evil.example/")),
+         "nav", rejected("bad-ticket"), "/"),
+    Case("replay-script", lambda c: c.script(c.consumed(c.mint())),
+         "script", rejected("replayed")),
+    Case("replay-nav", lambda c: c.nav(c.consumed(c.nav_ticket(), nav=True)),
+         "nav", rejected("replayed"), NEXT),
+    Case("replay-after-graceful", lambda c: c.script(c.consumed_then_graceful(c.mint())),
+         "script", rejected("replayed")),
+    # -- Referer / Origin (login CSRF) --------------------------------------------
+    Case("referer-missing", lambda c: c.script(c.mint(), referer=None),
+         "script", rejected("referer")),
+    Case("referer-missing-nav", lambda c: c.nav(c.nav_ticket(), referer=None),
+         "nav", rejected("referer"), NEXT),
+    Case("referer-foreign", lambda c: c.script(c.mint(), referer="https://evil.example/"),
+         "script", rejected("referer")),
+    Case("referer-lookalike-suffix", lambda c: c.script(
+        c.mint(), referer=f"http://a.test.evil.example:{c.port}/"),
+         "script", rejected("referer")),
+    Case("origin-null", lambda c: c.script(c.mint(), referer=None, origin="null"),
+         "script", rejected("referer")),
+    Case("referer-8KiB-foreign", lambda c: c.script(
+        c.mint(), referer=long_referer("evil.example", 8192)),
+         "script", rejected("referer")),
+    Case("referer-over-8KiB-from-source", lambda c: c.script(
+        c.mint(), referer=long_referer(f"a.test:{c.port}", 8193)),
+         "script", rejected("referer")),
+    # a long but genuine Referer: the ticket is good, B's session is kept
+    Case("referer-8KiB-from-source", lambda c: c.script(
+        c.mint(), referer=long_referer(f"a.test:{c.port}", 8192)),
+         "script", ("kept", "-")),
+    Case("referer-two-headers", lambda c: c.script(
+        c.mint(), extra=[("Referer", "http://evil.example/")]),
+         "script", rejected("referer")),
+    # -- cookies and hosts ----------------------------------------------------------
+    Case("duplicate-session-cookies", lambda c: c.script(
+        c.mint(), referer="http://evil.example/", cookie=f"{PLANTED}; {c.mine}"),
+         "script", rejected("referer"), allow=("AH00011",)),
+    Case("duplicate-session-cookie-headers-nav", lambda c: c.nav(
+        c.consumed(c.nav_ticket(), nav=True), extra=[("Cookie", PLANTED)]),
+         "nav", rejected("replayed"), NEXT, allow=("AH00011",)),
+    Case("host-not-in-sites", lambda c: c.on_host("c.test", c.script(c.mint(dst="c.test"))),
+         "script", rejected("no-site"), allow=("MSS01010",)),
+    Case("host-suffix-of-site", lambda c: c.on_host("b.test.evil.example", c.script(c.mint())),
+         "script", rejected("no-site"), allow=("MSS01010",)),
+    # refused by core before any module runs (400): the ticket, still unused
+    # and valid, must not reach the access log either
+    Case("cookie-header-over-limit", lambda c: c.script(
+        c.mint(), cookie=f"{c.mine}; tracking={'x' * 17000}"), "core400"),
+    Case("bad-host-header", lambda c: c.on_host("x@b.test", c.nav(c.nav_ticket())), "core400"),
+    # -- go ------------------------------------------------------------------------
+    Case("go-to-missing", lambda c: c.go(""), "go400", expect="missing the to= parameter"),
+    Case("go-to-empty", lambda c: c.go("to="), "go400", expect="missing the to= parameter"),
+    Case("go-javascript", lambda c: c.go(to="javascript:alert(document.cookie)"),
+         "go400", expect="not an absolute http(s) URL"),
+    Case("go-protocol-relative", lambda c: c.go(to="//evil.example"),
+         "go400", expect="not an absolute http(s) URL"),
+    Case("go-foreign-site", lambda c: c.go(to="https://evil.example"),
+         "go400", expect="not on one of the other SharedSessionSites"),
+    Case("go-userinfo", lambda c: c.go(to="https://b.test@evil.example"),
+         "go400", expect="user information is not allowed"),
+    Case("go-crlf", lambda c: c.go("to=http://b.test/%0d%0aSet-Cookie:%20x=1"),
+         "go400", expect="control character"),
+    Case("go-crlf-in-host", lambda c: c.go("to=http://b.test%0d%0a.evil.example/"),
+         "go400", expect="control character"),
+    Case("go-non-site-port", lambda c: c.go(to="http://b.test:8080/"),
+         "go400", expect="names a port that its site does not use"),
+    Case("go-to-current-site", lambda c: c.go(to="http://a.test/"),
+         "go400", expect="not on one of the other SharedSessionSites"),
+    # looks like an open redirect, is a plain page on B: a ticket for B
+    Case("go-evil-in-query", lambda c: c.go(to="http://b.test/?next=//evil.example"),
+         "go303", expect="http://b.test/shared-session/"),
+    # -- methods -----------------------------------------------------------------------
+    Case("post-script-ticket", lambda c: c.script(c.mint(), method="POST", body="x=1"), "405"),
+    Case("put-nav-ticket", lambda c: c.nav(c.nav_ticket(), method="PUT", body="x"), "405"),
+    Case("post-go", lambda c: c.go(to="http://b.test/", method="POST", body="to=x"), "405"),
+    Case("put-go", lambda c: c.go(to="http://b.test/", method="PUT", body="x"), "405"),
+]
+
+
+def params():
+    out = []
+    for case in CASES:
+        marks = [pytest.mark.allow_log(*case.allow)] if case.allow else []
+        out.append(pytest.param(case, id=case.id, marks=marks))
+    return out
+
+
+def test_matrix_is_big_enough():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 30
+
+
+# ---------------------------------------------------------------------------
+# The checks every case goes through.
+
+def check_answer(r, case, port):
+    kind = case.kind
+    cc = ", ".join(r.header_all("Cache-Control")).lower()
+    if kind == "script":
+        assert r.status == 200, r
+        assert r.header("Content-Type", "").split(";")[0].strip() == "text/javascript", r
+        assert r.body == b"", r
+        assert "no-store" in cc and "public" not in cc, r
+        assert r.header("X-Content-Type-Options", "").lower() == "nosniff", r
+    elif kind == "nav":
+        assert r.status == 303, r
+        loc = r.header("Location", "")
+        parts = urllib.parse.urlsplit(loc)
+        if parts.netloc:    # absolute: only ever this site
+            assert parts.netloc in ("b.test", f"b.test:{port}"), loc
+        got = parts.path + (f"?{parts.query}" if parts.query else "")
+        assert got == case.expect, r
+        assert not loc.startswith("//") and "\\" not in loc, loc
+        assert "no-store" in cc, r
+        assert r.header("Referrer-Policy", "").lower() == "no-referrer", r
+    elif kind == "go400":
+        assert r.status == 400, r
+        assert r.header("Location") is None, r
+        assert r.header("Content-Type", "").split(";")[0] == "text/plain", r
+        assert r.body.endswith(b"\n") and r.body.count(b"\n") == 1, r
+        assert b"\r" not in r.body, r
+        assert case.expect.encode() in r.body, r
+    elif kind == "go303":
+        assert r.status == 303, r
+        assert r.header("Location", "").startswith(case.expect), r
+        assert "no-store" in cc, r
+        assert r.header("Referrer-Policy", "").lower() == "origin", r
+    elif kind == "core400":
+        assert r.status == 400, r
+        assert r.header("Location") is None, r
+    elif kind in ("404", "405"):
+        assert r.status == int(kind), r
+        assert r.header("Location") is None, r
+        if kind == "405":
+            # RFC 9110 15.5.6: a 405 lists the methods the resource supports
+            allow = [m.strip() for m in r.header("Allow", "").split(",")]
+            assert "GET" in allow and "HEAD" in allow, r.headers
+    else:
+        raise AssertionError(f"unknown kind {kind}")
+
+
+@pytest.mark.parametrize("case", params())
+def test_hostile(site, b_session, tool, keys, case):
+    c = Ctx(site, tool, keys, b_session)
+    req = case.build(c)
+    r = request(site.port, req.path, host=f"{req.host}:{site.port}", method=req.method,
+                headers=req.headers, body=req.body)
+
+    # the documented answer
+    check_answer(r, case, site.port)
+    # nothing written into any cookie
+    assert r.header_all("Set-Cookie") == [], r
+    # the exact outcome, logged; the ticket itself never is
+    e = site.access_entry(r)
+    assert (e["result"], e["reason"]) == case.outcome, e
+    if req.ticket and case.kind in ("script", "nav", "405", "core400"):
+        assert e["uri"].startswith("/shared-session/<ticket>"), e
+        assert req.ticket[:40] not in e["raw"], e
+    # B's session as it was, and the server still answers plain requests
+    assert c.b.page(b_session) == B_ENTRIES
+    host = req.host if "@" not in req.host else "a.test"
+    again = request(site.port, "/index.html", host=f"{host}:{site.port}")
+    assert again.status == 200, again
