@@ -47,6 +47,8 @@ APLOG_USE_MODULE(shared_session);
 #define SS_DEFAULT_PATH     "/shared-session/"
 #define SS_DEFAULT_TIMEOUT  30
 #define SS_DEFAULT_CACHE    "shmcb"
+#define SS_DEFAULT_CACHE_FILE "shared-session-replay"   /* in DefaultRuntimeDir */
+#define SS_DEFAULT_CACHE_SIZE (4 * 1024 * 1024)
 
 typedef struct ss_server_conf {
     apr_array_header_t *sites;      /* of ss_site */

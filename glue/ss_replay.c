@@ -32,7 +32,12 @@ int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp)
         : "SharedSessionReplayCache (default shmcb)";
     const char *sep = ap_strchr_c(spec, ':');
     const char *name = sep ? apr_pstrmemdup(ptemp, spec, sep - spec) : spec;
-    const char *args = sep ? sep + 1 : NULL;
+    /* shmcb's own default (512 KB, ~10,000 ids) is flushed in about a
+     * second under load; the default here keeps ~80,000 ids */
+    const char *args = sep ? sep + 1
+        : ss_replay.spec ? NULL
+        : apr_psprintf(ptemp, "%s(%d)", ap_runtime_dir_relative(ptemp, SS_DEFAULT_CACHE_FILE),
+                       SS_DEFAULT_CACHE_SIZE);
     const char *err;
 
     if (!strcasecmp(spec, "none")) {
