@@ -14,23 +14,7 @@
 
 #include "ss_session_codec.h"
 
-static int pool_setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int pool_teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    apr_terminate();
-    return 0;
-}
+#include "unit_pool.h"
 
 /* A table from "k1", "v1", "k2", "v2", ..., NULL (apr_table_add: keeps
  * duplicates, as a table may hold them). */

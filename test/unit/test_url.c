@@ -12,23 +12,7 @@
 
 #include "ss_url.h"
 
-static int pool_setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int pool_teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    apr_terminate();
-    return 0;
-}
+#include "unit_pool.h"
 
 static void expect_parsed(apr_pool_t *p, const char *in, const char *scheme,
                           const char *host, int port, int port_given,
