@@ -4,6 +4,11 @@
 #ifndef SS_GLUE_H
 #define SS_GLUE_H
 
+/* before any APR header: with offsetof defined, APR_OFFSETOF (behind the
+ * APR_RING and APR_BRIGADE macros) is offsetof, not APR_OFFSET's member
+ * access through a NULL pointer, which is undefined behaviour */
+#include <stddef.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"

@@ -46,6 +46,10 @@ static int url_host_valid(const char *h, size_t len)
         if (!apr_isalnum(h[i]) && h[i] != '-' && h[i] != '.') {
             return 0;
         }
+        /* no empty label (".a", "a..b"); one trailing dot ("a.") is a FQDN */
+        if (h[i] == '.' && (i == 0 || h[i - 1] == '.')) {
+            return 0;
+        }
     }
     return 1;
 }

@@ -95,7 +95,8 @@ static void test_go_target(void **state)
         "http://b.test/\r\nSet-Cookie:x", "http://a.test/", "http://b.test:8080/",
         "http://b.test//evil.example/", "http://b.test/\\evil", "ftp://b.test/",
         "http://127.0.0.1:9999/", "http://127.0.0.1/", "b.test/x", "/local",
-        "http://myb.test/", "http://b.test.evil.example/",
+        "http://myb.test/", "http://b.test.evil.example/", "http://..b.test/x",
+        "http://.b.test/", "http://shop..b.test/",
     };
     size_t i;
 
@@ -153,6 +154,8 @@ static void test_referer(void **state)
     assert_false(ss_referer_matches(p, "https://aa.test/", &a));
     assert_false(ss_referer_matches(p, "https://a.test.evil/", &a));
     assert_false(ss_referer_matches(p, "https://a.test@evil.test/", &a));
+    assert_false(ss_referer_matches(p, "https://.-.a.test/", &a));
+    assert_false(ss_referer_matches(p, "https://x..a.test/", &a));
     assert_true(ss_referer_matches(p, "http://127.0.0.1:8081/", &ap));
     assert_false(ss_referer_matches(p, "http://127.0.0.1:8082/", &ap));
     assert_false(ss_referer_matches(p, "http://127.0.0.1/", &ap));
