@@ -2,6 +2,7 @@
  * inserts the loader tags before the first </head (or <body). */
 
 #include "ss_glue.h"
+#include <sodium.h>
 
 /* ---- the SHARED_SESSION output filter --------------------------------------- */
 
@@ -37,7 +38,9 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
 {
     const ss_site *site = ss_request_site(r, conf);
     const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
-    const char *tags = NULL;
+    int nsites = conf->sites->nelts;
+    apr_array_header_t *parts;
+    unsigned char *nonces;
     const char *session;
     session_rec *z;
     int i;
@@ -50,7 +53,12 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
     if (!*session) {
         return NULL;
     }
-    for (i = 0; i < conf->sites->nelts; i++) {
+    /* the nonces of all the tickets from one draw: one getrandom() per
+     * page instead of one per target site */
+    nonces = apr_palloc(r->pool, (apr_size_t)nsites * SS_NONCE_BYTES);
+    randombytes_buf(nonces, (size_t)nsites * SS_NONCE_BYTES);
+    parts = apr_array_make(r->pool, 5 * nsites, sizeof(const char *));
+    for (i = 0; i < nsites; i++) {
         const ss_site *target = &APR_ARRAY_IDX(conf->sites, i, ss_site);
         ss_ticket t;
         char *ticket;
@@ -65,18 +73,22 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
         t.src = site->id;
         t.next = "";
         t.session = session;
-        rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, &ticket);
+        rv = ss_ticket_seal(r->pool, sealer, target->id, &t,
+                            nonces + (apr_size_t)i * SS_NONCE_BYTES, &ticket);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(02001)
                           "no loader for %s: the session does not fit into a ticket "
                           "of %d characters", target->id, SS_TICKET_MAX_CHARS);
             continue;
         }
-        tags = apr_pstrcat(r->pool, tags ? tags : "", "<script src=\"",
-                           ss_site_origin(r->pool, target), conf->path, ticket,
-                           ".js\" async referrerpolicy=\"origin\"></script>", NULL);
+        APR_ARRAY_PUSH(parts, const char *) = "<script src=\"";
+        APR_ARRAY_PUSH(parts, const char *) = ss_site_origin(r->pool, target);
+        APR_ARRAY_PUSH(parts, const char *) = conf->path;
+        APR_ARRAY_PUSH(parts, const char *) = ticket;
+        APR_ARRAY_PUSH(parts, const char *) = ".js\" async referrerpolicy=\"origin\"></script>";
     }
-    return tags;
+    /* joined once (appending tag by tag copies the earlier tags each time) */
+    return parts->nelts ? apr_array_pstrcat(r->pool, parts, 0) : NULL;
 }
 
 /* The response changes per request once the loader is in it.  Both tables:

@@ -8,15 +8,11 @@
 #include "ss_session_codec.h"
 #include "ss_ticket.h"
 
-static int is_b64url_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+#define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 ss_route ss_route_name(const char *name, size_t *ticket_len)
 {
-    size_t len = strlen(name), i;
+    size_t len = strlen(name);
 
     if (!strcmp(name, "go")) {
         return SS_ROUTE_GO;
@@ -25,10 +21,8 @@ ss_route ss_route_name(const char *name, size_t *ticket_len)
     if (*ticket_len == 0) {
         return SS_ROUTE_NOT_FOUND;
     }
-    for (i = 0; i < *ticket_len; i++) {
-        if (!is_b64url_char((unsigned char)name[i])) {
-            return SS_ROUTE_NOT_FOUND;
-        }
+    if (strspn(name, B64URL_CHARS) < *ticket_len) {
+        return SS_ROUTE_NOT_FOUND;
     }
     return *ticket_len == len ? SS_ROUTE_NAVIGATION : SS_ROUTE_SCRIPT;
 }

@@ -108,6 +108,28 @@ int ss_form_unescape(char *s)
     return 1;
 }
 
+/* apr_strtok, token for token, without its strchr() per character (every
+ * received ticket's session is decoded here). */
+static char *codec_strtok(char *str, const char *sep, char **last)
+{
+    char *token;
+
+    if (!str) {
+        str = *last;
+    }
+    str += strspn(str, sep);
+    if (!*str) {
+        return NULL;
+    }
+    token = str;
+    *last = token + 1 + strcspn(token + 1, sep);
+    if (**last) {
+        **last = '\0';
+        ++*last;
+    }
+    return token;
+}
+
 int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out)
 {
     char *copy, *pair, *last = NULL;
@@ -118,16 +140,16 @@ int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out)
     copy = apr_pstrdup(p, encoded);
     /* apr_strtok as mod_session uses it: runs of '&' are one separator, a
      * pair's leading '=' are skipped, the value runs to the pair's end. */
-    for (pair = apr_strtok(copy, "&", &last); pair;
-         pair = apr_strtok(NULL, "&", &last)) {
+    for (pair = codec_strtok(copy, "&", &last); pair;
+         pair = codec_strtok(NULL, "&", &last)) {
         char *plast = NULL;
-        char *key = apr_strtok(pair, "=", &plast);
+        char *key = codec_strtok(pair, "=", &plast);
         char *val;
 
         if (!key) {
             continue;
         }
-        val = apr_strtok(NULL, "&", &plast);
+        val = codec_strtok(NULL, "&", &plast);
         if (!val) {
             /* "k" or "k=": mod_session removes k, by its still-escaped name */
             apr_table_unset(out, key);
