@@ -33,3 +33,19 @@ install_packages() {
     [ "$rc" = 0 ] || die "apt-get install failed for: $missing"
 }
 
+
+# Apache's children run as www-data: they must be able to reach the test
+# and demo trees under this checkout.  A clone in a 0700 directory (/root,
+# a mktemp -d folder) would answer 403 everywhere: give every directory
+# from / down to the checkout the search bit (x, not r) for others.
+ensure_traversable() {
+    [ "$(id -u)" = 0 ] || return 0
+    local d=$1
+    while [ -n "$d" ] && [ "$d" != / ]; do
+        if [ -d "$d" ] && [ "$(( $(stat -c '%a' "$d" | sed 's/^0*//;s/^$/0/') % 2 ))" = 0 ]; then
+            say "chmod o+x $d (apache2's www-data children must reach $1)"
+            chmod o+x "$d"
+        fi
+        d=$(dirname "$d")
+    done
+}
