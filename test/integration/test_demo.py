@@ -7,6 +7,7 @@ until Ctrl-C.  A walkthrough against sites that cannot share (B has another
 key) must report FAIL and make --check exit non-zero.
 """
 
+import glob
 import os
 import re
 import signal
@@ -160,9 +161,20 @@ def test_demo_stays_up_until_ctrl_c(gen_dir, module_so, tool):
         assert f"apache2 (pid {pid}) stopped" in text, text
         assert not pyhttpd.pid_alive(pid), f"apache2 {pid} still runs"
     finally:
+        # a failed assertion above must not leave the demo's apache2 behind:
+        # Ctrl-C first (the demo stops it), then by its pid file
         if p.poll() is None:
-            p.kill()
-            p.wait(10)
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+        for pidfile in glob.glob(os.path.join(str(root), "**", "httpd.pid"), recursive=True):
+            try:
+                os.kill(int(open(pidfile).read().strip()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
     assert not bad_log_lines(root), "\n".join(bad_log_lines(root))
 
 
