@@ -244,6 +244,22 @@ static int ss_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* The fixed part of every loader tag, once per start instead of per page. */
+static void ss_prepare_loader_heads(apr_pool_t *p, ss_server_conf *conf)
+{
+    int i, n = conf->sites->nelts;
+
+    conf->loader_heads = apr_palloc(p, (apr_size_t)n * sizeof(*conf->loader_heads) + 1);
+    conf->loader_head_lens = apr_palloc(p, (apr_size_t)n * sizeof(apr_size_t) + 1);
+    for (i = 0; i < n; i++) {
+        const ss_site *site = &APR_ARRAY_IDX(conf->sites, i, ss_site);
+
+        conf->loader_heads[i] = apr_pstrcat(p, SS_LOADER_HEAD, ss_site_origin(p, site),
+                                            conf->path, NULL);
+        conf->loader_head_lens[i] = strlen(conf->loader_heads[i]);
+    }
+}
+
 static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -292,6 +308,7 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "other site to share sessions with", conf->sites_where);
         }
         needs_cache |= nsites > 0;
+        ss_prepare_loader_heads(pconf, conf);
     }
     if (needs_cache) {
         return ss_replay_configure(pconf, ptemp);

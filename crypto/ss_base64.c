@@ -9,6 +9,13 @@
 
 #include "ss_base64.h"
 
+/* x86-64 with GCC or clang: an SSSE3 encoder, used when the CPU has it */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SS_B64_SSSE3 1
+#else
+#define SS_B64_SSSE3 0
+#endif
+
 /* 0xff when the condition holds, else 0; x and y are in 0..255. */
 static unsigned ct_eq(unsigned x, unsigned y)
 {
@@ -61,33 +68,115 @@ static unsigned ss_b64_value(unsigned c, unsigned c62, unsigned c63)
     return v | (ct_eq(v, 0) & (ct_eq(c, 'A') ^ 0xffU));
 }
 
+/* Whole 3-byte quanta of in[0..n) (n % 3 == 0) to out, no NUL; returns
+ * the characters written. */
+static size_t b64url_quanta_portable(char *out, const unsigned char *in, size_t n)
+{
+    const unsigned char *end = in + n;
+    char *o = out;
+    uint32_t acc;
+
+    for (; in < end; in += 3, o += 4) {
+        acc = ((uint32_t)in[0] << 16) | ((uint32_t)in[1] << 8) | in[2];
+        o[0] = ss_b64url_chars[acc >> 18];
+        o[1] = ss_b64url_chars[(acc >> 12) & 63];
+        o[2] = ss_b64url_chars[(acc >> 6) & 63];
+        o[3] = ss_b64url_chars[acc & 63];
+    }
+    return (size_t)(o - out);
+}
+
+#if SS_B64_SSSE3
+#include <immintrin.h>
+
+/* 12 bytes to 16 characters per step with SSSE3 (W. Mula's method, as in
+ * "Faster Base64 Encoding and Decoding Using AVX2 Instructions", Mula and
+ * Lemire, 2018): one shuffle spreads each 3 bytes over 4 lanes, two
+ * multiplies put the four 6-bit values in place, and a 16-entry shuffle
+ * table adds the offset of each value's range of the alphabet.  It reads
+ * 16 bytes per step, so it stops while fewer than 16 are left; the
+ * portable loop does the rest.  No secret goes through it (tickets are
+ * public), and it is branch-free anyway. */
+__attribute__((target("ssse3")))
+static size_t b64url_quanta_ssse3(char *out, const unsigned char *in, size_t n)
+{
+    const __m128i spread = _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
+    const __m128i offsets = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52,
+                                          '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                          '0' - 52, '0' - 52, '0' - 52, '-' - 62,
+                                          '_' - 63, 'A', 0, 0);
+    size_t done = 0;
+
+    while (n - done >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + done));
+        __m128i hi, lo, idx, range;
+
+        v = _mm_shuffle_epi8(v, spread);
+        hi = _mm_mulhi_epu16(_mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00)),
+                             _mm_set1_epi32(0x04000040));
+        lo = _mm_mullo_epi16(_mm_and_si128(v, _mm_set1_epi32(0x003f03f0)),
+                             _mm_set1_epi32(0x01000010));
+        idx = _mm_or_si128(hi, lo);
+        /* range: 13 for A-Z (0-25), 0 for a-z (26-51), 1-10 for digits,
+         * 11 for '-' (62), 12 for '_' (63) */
+        range = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+        range = _mm_or_si128(range, _mm_and_si128(_mm_cmpgt_epi8(_mm_set1_epi8(26), idx),
+                                                  _mm_set1_epi8(13)));
+        v = _mm_add_epi8(_mm_shuffle_epi8(offsets, range), idx);
+        _mm_storeu_si128((__m128i *)(void *)(out + done / 3 * 4), v);
+        done += 12;
+    }
+    return done / 3 * 4 + b64url_quanta_portable(out + done / 3 * 4, in + done, n - done);
+}
+
+static int b64_have_ssse3(void)
+{
+    /* idempotent and cheap after the first call (libgcc's or compiler-rt's
+     * constructor has usually run it already) */
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("ssse3");
+}
+#endif
+
 size_t ss_b64url_encode(char *out, size_t outcap,
                         const unsigned char *in, size_t inlen)
 {
-    size_t i, o = 0;
+    return ss_b64url_encode_with(out, outcap, in, inlen, 1);
+}
+
+size_t ss_b64url_encode_with(char *out, size_t outcap, const unsigned char *in,
+                             size_t inlen, int simd)
+{
+    size_t whole = inlen - inlen % 3, o;
     uint32_t acc;
 
     /* the first test keeps SS_B64URL_LEN from wrapping */
     if (inlen > (SIZE_MAX / 4) * 3 - 3 || outcap < SS_B64URL_LEN(inlen) + 1) {
         return 0;
     }
-    for (i = 0; i + 3 <= inlen; i += 3) {
-        acc = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-        out[o++] = ss_b64url_chars[(acc >> 18) & 63];
+#if SS_B64_SSSE3
+    if (simd && b64_have_ssse3()) {
+        o = b64url_quanta_ssse3(out, in, whole);
+    }
+    else
+#endif
+    {
+        (void)simd;
+        o = b64url_quanta_portable(out, in, whole);
+    }
+    in += whole;
+    switch (inlen - whole) {
+    case 1:
+        acc = (uint32_t)in[0] << 16;
+        out[o++] = ss_b64url_chars[acc >> 18];
+        out[o++] = ss_b64url_chars[(acc >> 12) & 63];
+        break;
+    case 2:
+        acc = ((uint32_t)in[0] << 16) | ((uint32_t)in[1] << 8);
+        out[o++] = ss_b64url_chars[acc >> 18];
         out[o++] = ss_b64url_chars[(acc >> 12) & 63];
         out[o++] = ss_b64url_chars[(acc >> 6) & 63];
-        out[o++] = ss_b64url_chars[acc & 63];
-    }
-    if (inlen - i == 1) {
-        acc = (uint32_t)in[i] << 16;
-        out[o++] = ss_b64url_chars[(acc >> 18) & 63];
-        out[o++] = ss_b64url_chars[(acc >> 12) & 63];
-    }
-    else if (inlen - i == 2) {
-        acc = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8);
-        out[o++] = ss_b64url_chars[(acc >> 18) & 63];
-        out[o++] = ss_b64url_chars[(acc >> 12) & 63];
-        out[o++] = ss_b64url_chars[(acc >> 6) & 63];
+        break;
     }
     out[o] = '\0';
     return o;

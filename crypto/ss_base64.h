@@ -24,6 +24,11 @@ typedef enum {
 size_t ss_b64url_encode(char *out, size_t outcap,
                         const unsigned char *in, size_t inlen);
 
+/* The same, with the SSSE3 code path (x86-64 CPUs that have it) allowed
+ * (simd 1) or not (simd 0): both paths are tested against each other. */
+size_t ss_b64url_encode_with(char *out, size_t outcap, const unsigned char *in,
+                             size_t inlen, int simd);
+
 /* Decodes in[0..inlen) into out.  Returns 0 and sets *outlen, or -1 on any
  * invalid input (bad character, impossible length, non-canonical trailing
  * bits, padding where the variant has none, output larger than outcap). */

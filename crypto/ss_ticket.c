@@ -86,27 +86,23 @@ static size_t ss_ad_build(unsigned char ad[SS_AD_MAX], const unsigned char *kid,
     return 1 + SS_KID_BYTES + dstlen;
 }
 
-apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
-                            ss_ticket *t, const unsigned char *nonce,
-                            char **out)
+apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
+                                  const ss_key *key, ss_ticket *t)
 {
-    unsigned char pt[SS_PAYLOAD_MAX];
-    unsigned char raw[SS_TICKET_MAX_BYTES];
-    unsigned char ad[SS_AD_MAX];
-    size_t dstlen, srclen, nextlen, sesslen, ptlen, rawlen, adlen, i;
+    size_t srclen, nextlen, sesslen, ptlen, i;
     const char *next;
+    unsigned char *pt;
     uint64_t iat;
-    char *text;
 
-    if (!key || !dst || !t || !t->src || !t->session) {
+    memset(b, 0, sizeof(*b));
+    if (!key || !t || !t->src || !t->session) {
         return APR_EINVAL;
     }
     next = t->next ? t->next : "";
-    dstlen = strlen(dst);
     srclen = strlen(t->src);
     nextlen = strlen(next);
     sesslen = strlen(t->session);
-    if (!ss_site_id_valid(dst, dstlen) || !ss_site_id_valid(t->src, srclen)
+    if (!ss_site_id_valid(t->src, srclen)
         || (t->mode != SS_MODE_SCRIPT && t->mode != SS_MODE_NAVIGATION)
         || (t->mode == SS_MODE_SCRIPT && nextlen > 0)
         || !ss_next_valid(next, nextlen)
@@ -114,7 +110,8 @@ apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
         return APR_EINVAL;
     }
     /* this also keeps nextlen within its 16 bits */
-    if (8 + 1 + 1 + srclen + 2 + nextlen + sesslen > SS_PAYLOAD_MAX) {
+    ptlen = 8 + 1 + 1 + srclen + 2 + nextlen + sesslen;
+    if (ptlen > SS_PAYLOAD_MAX) {
         return APR_ENOSPC;
     }
     /* idempotent, so callers need no init of their own; only the random
@@ -122,43 +119,92 @@ apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
     if (sodium_init() < 0) {
         return APR_EGENERAL;
     }
+    memcpy(t->kid, key->kid, SS_KID_BYTES);
+
+    pt = apr_palloc(p, ptlen);
+    iat = (uint64_t)t->iat;
+    for (i = 0; i < 8; i++) {
+        pt[i] = (unsigned char)(iat >> (56 - 8 * i));
+    }
+    i = 8;
+    pt[i++] = (unsigned char)t->mode;
+    pt[i++] = (unsigned char)srclen;
+    memcpy(pt + i, t->src, srclen);
+    i += srclen;
+    pt[i++] = (unsigned char)(nextlen >> 8);
+    pt[i++] = (unsigned char)nextlen;
+    memcpy(pt + i, next, nextlen);
+    i += nextlen;
+    memcpy(pt + i, t->session, sesslen);
+
+    b->key = key;
+    b->pt = pt;
+    b->ptlen = ptlen;
+    b->chars = SS_B64URL_LEN(SS_HEADER_BYTES + ptlen + SS_TAG_BYTES);
+    return APR_SUCCESS;
+}
+
+apr_status_t ss_ticket_batch_seal(const ss_ticket_batch *b, const char *dst,
+                                  const unsigned char *nonce, char *out)
+{
+    unsigned char raw[SS_TICKET_MAX_BYTES];
+    unsigned char ad[SS_AD_MAX];
+    size_t dstlen, rawlen, adlen;
+
+    if (!b->pt || !dst || !nonce) {
+        return APR_EINVAL;
+    }
+    dstlen = strlen(dst);
+    if (!ss_site_id_valid(dst, dstlen)) {
+        return APR_EINVAL;
+    }
+    raw[0] = SS_TICKET_VERSION;
+    memcpy(raw + 1, b->key->kid, SS_KID_BYTES);
+    memcpy(raw + 1 + SS_KID_BYTES, nonce, SS_NONCE_BYTES);
+    adlen = ss_ad_build(ad, b->key->kid, dst, dstlen);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + SS_HEADER_BYTES, NULL, b->pt, b->ptlen,
+                                               ad, adlen, NULL, nonce, b->key->ek);
+    rawlen = SS_HEADER_BYTES + b->ptlen + SS_TAG_BYTES;
+    ss_b64url_encode(out, b->chars + 1, raw, rawlen);
+    return APR_SUCCESS;
+}
+
+void ss_ticket_batch_clear(ss_ticket_batch *b)
+{
+    if (b->pt) {
+        sodium_memzero(b->pt, b->ptlen);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
+                            ss_ticket *t, const unsigned char *nonce,
+                            char **out)
+{
+    ss_ticket_batch b;
+    apr_status_t rv;
+    char *text;
+
+    /* an invalid destination is EINVAL before a session that is too large */
+    if (!dst || !ss_site_id_valid(dst, strlen(dst))) {
+        return APR_EINVAL;
+    }
+    if ((rv = ss_ticket_batch_init(p, &b, key, t)) != APR_SUCCESS) {
+        return rv;
+    }
     if (nonce) {
         memcpy(t->nonce, nonce, SS_NONCE_BYTES);
     }
     else {
         randombytes_buf(t->nonce, SS_NONCE_BYTES);
     }
-    memcpy(t->kid, key->kid, SS_KID_BYTES);
-
-    iat = (uint64_t)t->iat;
-    for (i = 0; i < 8; i++) {
-        pt[i] = (unsigned char)(iat >> (56 - 8 * i));
+    text = apr_palloc(p, b.chars + 1);
+    rv = ss_ticket_batch_seal(&b, dst, t->nonce, text);
+    ss_ticket_batch_clear(&b);
+    if (rv == APR_SUCCESS) {
+        *out = text;
     }
-    ptlen = 8;
-    pt[ptlen++] = (unsigned char)t->mode;
-    pt[ptlen++] = (unsigned char)srclen;
-    memcpy(pt + ptlen, t->src, srclen);
-    ptlen += srclen;
-    pt[ptlen++] = (unsigned char)(nextlen >> 8);
-    pt[ptlen++] = (unsigned char)nextlen;
-    memcpy(pt + ptlen, next, nextlen);
-    ptlen += nextlen;
-    memcpy(pt + ptlen, t->session, sesslen);
-    ptlen += sesslen;
-
-    raw[0] = SS_TICKET_VERSION;
-    memcpy(raw + 1, t->kid, SS_KID_BYTES);
-    memcpy(raw + 1 + SS_KID_BYTES, t->nonce, SS_NONCE_BYTES);
-    adlen = ss_ad_build(ad, t->kid, dst, dstlen);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + SS_HEADER_BYTES, NULL, pt, ptlen,
-                                               ad, adlen, NULL, t->nonce, key->ek);
-    sodium_memzero(pt, ptlen);
-    rawlen = SS_HEADER_BYTES + ptlen + SS_TAG_BYTES;
-
-    text = apr_palloc(p, SS_B64URL_LEN(rawlen) + 1);
-    ss_b64url_encode(text, SS_B64URL_LEN(rawlen) + 1, raw, rawlen);
-    *out = text;
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* Splits a decrypted payload into t (strings copied to p).  Every length

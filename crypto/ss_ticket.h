@@ -74,6 +74,32 @@ apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
                             ss_ticket *t, const unsigned char *nonce,
                             char **out);
 
+/* One payload sealed for several destinations (the filter seals one ticket
+ * per target site on every page): the fields are checked and the payload
+ * built once, then each destination costs one AEAD and one encoding.
+ *
+ *   ss_ticket_batch_init: checks t as ss_ticket_seal does (APR_EINVAL,
+ *     APR_ENOSPC) and sets t->kid; the payload (it holds the session) is
+ *     allocated in p, and b->chars is the length of every ticket text of
+ *     the batch (the destination is authenticated, not carried);
+ *   ss_ticket_batch_seal: the ticket for dst with the given nonce into out,
+ *     which holds b->chars + 1 bytes (NUL-terminated); APR_EINVAL for an
+ *     invalid dst;
+ *   ss_ticket_batch_clear: wipes the payload.
+ * Every nonce must be fresh (a random draw per ticket). */
+typedef struct ss_ticket_batch {
+    const ss_key *key;
+    unsigned char *pt;
+    size_t ptlen;
+    size_t chars;
+} ss_ticket_batch;
+
+apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
+                                  const ss_key *key, ss_ticket *t);
+apr_status_t ss_ticket_batch_seal(const ss_ticket_batch *b, const char *dst,
+                                  const unsigned char *nonce, char *out);
+void ss_ticket_batch_clear(ss_ticket_batch *b);
+
 /* Opens a ticket for destination site id dst, at time now (Unix seconds),
  * accepting tickets at most timeout seconds old and SS_CLOCK_SKEW seconds
  * ahead.  Checks, cheapest first: length <= SS_TICKET_MAX_CHARS before any

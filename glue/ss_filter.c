@@ -13,6 +13,7 @@ typedef struct {
     apr_bucket_brigade *held;   /* a candidate tag cut at a bucket end (<= 6 bytes) */
     apr_bucket_brigade *pending;
     const char *tags;           /* the <script> tags to insert */
+    apr_size_t tags_len;
     int headers_done;
 } ss_filter_ctx;
 
@@ -33,19 +34,44 @@ static int ss_is_identity(const char *enc)
     return !enc || !*enc || !strcasecmp(enc, "identity");
 }
 
-/* The loader tags for every target site, or NULL when nothing goes in. */
-static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
+/* "b.test c.test": the sites a page of site gets a loader for (log lines). */
+static const char *ss_target_names(apr_pool_t *p, const ss_server_conf *conf,
+                                   const ss_site *site)
 {
-    const ss_site *site = ss_request_site(r, conf);
-    const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
-    int nsites = conf->sites->nelts;
-    apr_array_header_t *parts;
-    unsigned char *nonces;
-    const char *session;
-    session_rec *z;
+    const ss_site *sites = (const ss_site *)conf->sites->elts;
+    const char *names = NULL;
     int i;
 
-    if (!site || !sealer || !(z = ss_load_session(r))) {
+    for (i = 0; i < conf->sites->nelts; i++) {
+        if (&sites[i] != site) {
+            names = names ? apr_pstrcat(p, names, " ", sites[i].id, NULL) : sites[i].id;
+        }
+    }
+    return names ? names : "-";
+}
+
+/* The loader tags for every target site, or NULL when nothing goes in.
+ * One payload for all of them (the destination is authenticated, not
+ * carried), so every ticket has the same length: the tags are written in
+ * place into one buffer sized up front. */
+static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
+                                  apr_size_t *len)
+{
+    static const char tail[] = SS_LOADER_TAIL;
+    const ss_site *site = ss_request_site(r, conf);
+    const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
+    int nsites = conf->sites->nelts, i;
+    const ss_site *sites = (const ss_site *)conf->sites->elts;
+    unsigned char *nonces;
+    ss_ticket_batch batch;
+    apr_size_t total = 0;
+    apr_status_t rv;
+    const char *session;
+    char *out, *d;
+    session_rec *z;
+    ss_ticket t;
+
+    if (!site || !sealer || !conf->loader_heads || !(z = ss_load_session(r))) {
         return NULL;
     }
     /* empty once "expiry" and empty entries are left out */
@@ -53,42 +79,54 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf)
     if (!*session) {
         return NULL;
     }
+    memset(&t, 0, sizeof(t));
+    t.iat = apr_time_sec(r->request_time);
+    t.mode = SS_MODE_SCRIPT;
+    t.src = site->id;
+    t.next = "";
+    t.session = session;
+    rv = ss_ticket_batch_init(r->pool, &batch, sealer, &t);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(02001)
+                      "no loader for %s: the session (%" APR_SIZE_T_FMT " bytes) "
+                      "does not fit into a ticket of %d characters",
+                      ss_target_names(r->pool, conf, site), strlen(session),
+                      SS_TICKET_MAX_CHARS);
+        return NULL;
+    }
+    for (i = 0; i < nsites; i++) {
+        if (&sites[i] != site) {
+            total += conf->loader_head_lens[i] + batch.chars + sizeof(tail) - 1;
+        }
+    }
     /* the nonces of all the tickets from one draw: one getrandom() per
      * page instead of one per target site */
     nonces = apr_palloc(r->pool, (apr_size_t)nsites * SS_NONCE_BYTES);
     randombytes_buf(nonces, (size_t)nsites * SS_NONCE_BYTES);
-    parts = apr_array_make(r->pool, 5 * nsites, sizeof(const char *));
+    d = out = apr_palloc(r->pool, total + 1);
     for (i = 0; i < nsites; i++) {
-        const ss_site *target = &APR_ARRAY_IDX(conf->sites, i, ss_site);
-        ss_ticket t;
-        char *ticket;
-        apr_status_t rv;
-
-        if (target == site) {
+        if (&sites[i] == site) {
             continue;
         }
-        memset(&t, 0, sizeof(t));
-        t.iat = apr_time_sec(r->request_time);
-        t.mode = SS_MODE_SCRIPT;
-        t.src = site->id;
-        t.next = "";
-        t.session = session;
-        rv = ss_ticket_seal(r->pool, sealer, target->id, &t,
-                            nonces + (apr_size_t)i * SS_NONCE_BYTES, &ticket);
+        memcpy(d, conf->loader_heads[i], conf->loader_head_lens[i]);
+        d += conf->loader_head_lens[i];
+        rv = ss_ticket_batch_seal(&batch, sites[i].id,
+                                  nonces + (apr_size_t)i * SS_NONCE_BYTES, d);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(02001)
-                          "no loader for %s: the session does not fit into a ticket "
-                          "of %d characters", target->id, SS_TICKET_MAX_CHARS);
-            continue;
+            /* site ids are checked at start-up: not seen */
+            ss_ticket_batch_clear(&batch);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, SSLOGNO(02002)
+                          "no loader: cannot seal a ticket for %s", sites[i].id);
+            return NULL;
         }
-        APR_ARRAY_PUSH(parts, const char *) = "<script src=\"";
-        APR_ARRAY_PUSH(parts, const char *) = ss_site_origin(r->pool, target);
-        APR_ARRAY_PUSH(parts, const char *) = conf->path;
-        APR_ARRAY_PUSH(parts, const char *) = ticket;
-        APR_ARRAY_PUSH(parts, const char *) = ".js\" async referrerpolicy=\"origin\"></script>";
+        d += batch.chars;
+        memcpy(d, tail, sizeof(tail) - 1);
+        d += sizeof(tail) - 1;
     }
-    /* joined once (appending tag by tag copies the earlier tags each time) */
-    return parts->nelts ? apr_array_pstrcat(r->pool, parts, 0) : NULL;
+    ss_ticket_batch_clear(&batch);
+    *d = '\0';
+    *len = (apr_size_t)(d - out);
+    return d > out ? out : NULL;
 }
 
 /* The response changes per request once the loader is in it.  Both tables:
@@ -156,8 +194,9 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_status_t rv;
 
     if (!ctx) {
+        apr_size_t tags_len = 0;
         const char *tags = ss_filter_wanted(f)
-            ? ss_loader_tags(r, ss_conf(r->server)) : NULL;
+            ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
 
         if (!tags) {
             ap_remove_output_filter(f);
@@ -168,6 +207,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ctx->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
         ctx->pending = apr_brigade_create(r->pool, f->c->bucket_alloc);
         ctx->tags = tags;
+        ctx->tags_len = tags_len;
     }
 
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
@@ -197,7 +237,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ss_html_scan_feed(&ctx->scan, data, len, &res);
         if (res.found) {
             /* a pool bucket: turns into a heap copy should r->pool go first */
-            apr_bucket *tags = apr_bucket_pool_create(ctx->tags, strlen(ctx->tags),
+            apr_bucket *tags = apr_bucket_pool_create(ctx->tags, ctx->tags_len,
                                                       r->pool, f->c->bucket_alloc);
             if (res.held_in_tag) {
                 APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);

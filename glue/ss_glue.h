@@ -54,6 +54,8 @@ APLOG_USE_MODULE(shared_session);
 #define SS_DEFAULT_CACHE    "shmcb"
 #define SS_DEFAULT_CACHE_FILE "shared-session-replay"   /* in DefaultRuntimeDir */
 #define SS_DEFAULT_CACHE_SIZE (4 * 1024 * 1024)
+#define SS_LOADER_HEAD      "<script src=\""
+#define SS_LOADER_TAIL      ".js\" async referrerpolicy=\"origin\"></script>"
 
 typedef struct ss_server_conf {
     apr_array_header_t *sites;      /* of ss_site */
@@ -64,6 +66,10 @@ typedef struct ss_server_conf {
     int always_replace;
     int check_referer;
     const char *path;
+    /* per site, set at start-up: "<script src=\"" origin path, the head of
+     * its loader tag (the filter adds the ticket and SS_LOADER_TAIL) */
+    const char **loader_heads;
+    apr_size_t *loader_head_lens;
     unsigned int sites_set:1, keys_set:1, timeout_set:1, always_replace_set:1,
                  check_referer_set:1, path_set:1;
 } ss_server_conf;

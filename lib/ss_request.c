@@ -87,6 +87,39 @@ int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src)
     return ss_host_within(u.host, src->host) && (!src->port || u.port == src->port);
 }
 
+/* 1 when cc already says private and has nothing to drop (no "public", no
+ * empty member): mod_session_cookie's "no-cache, private" on every page
+ * with a session, read without a copy. */
+static int cc_private_as_is(const char *cc)
+{
+    int private = 0;
+
+    for (;;) {
+        const char *tok, *end;
+
+        while (apr_isspace(*cc)) {
+            cc++;
+        }
+        tok = cc;
+        while (*cc && *cc != ',') {
+            cc++;
+        }
+        end = cc;
+        while (end > tok && apr_isspace(end[-1])) {
+            end--;
+        }
+        if (end == tok || (end - tok == 6 && !strncasecmp(tok, "public", 6))) {
+            return 0;
+        }
+        private |= end - tok >= 7 && !strncasecmp(tok, "private", 7)
+                   && (end - tok == 7 || tok[7] == '=');
+        if (!*cc) {
+            return private;
+        }
+        cc++;   /* the ',' */
+    }
+}
+
 const char *ss_cache_control_private(apr_pool_t *p, const char *cc)
 {
     char *copy, *tok, *last = NULL;
@@ -95,6 +128,9 @@ const char *ss_cache_control_private(apr_pool_t *p, const char *cc)
 
     if (!cc || !*cc) {
         return "private";
+    }
+    if (cc_private_as_is(cc)) {
+        return cc;
     }
     copy = apr_pstrdup(p, cc);
     for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {

@@ -9,14 +9,29 @@
 
 #include "ss_session_codec.h"
 
-/* ap_escape_urlencoded keeps ASCII letters, digits and ".-*_" (the test is
- * done in the C locale: bytes >= 0x80 are escaped). */
-static int codec_keeps(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '*'
-           || c == '_';
-}
+/* What ap_escape_urlencoded does with each byte (done in the C locale:
+ * bytes >= 0x80 are escaped): 0 keeps it (ASCII letters, digits, ".-*_"),
+ * 1 writes '+' (the space), 2 writes %xx; the NUL (class 2) ends the
+ * string.  A table: the filter encodes the session on every page it
+ * inserts a loader into. */
+static const unsigned char codec_class[256] = {
+#define E2 2, 2
+#define E4 E2, E2
+#define E8 E4, E4
+#define E16 E8, E8
+    E16, E16,                                              /* 0x00-0x1f */
+    1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 0, 0, 2,        /* " !"#$%&'()*+,-./" */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2,        /* 0-9 :;<=>? */
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,        /* @ A-O */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 0,        /* P-Z [\]^_ */
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,        /* ` a-o */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2,        /* p-z {|}~ DEL */
+    E16, E16, E16, E16, E16, E16, E16, E16                 /* 0x80-0xff */
+#undef E16
+#undef E8
+#undef E4
+#undef E2
+};
 
 static int codec_carries(const char *key, const char *val)
 {
@@ -27,13 +42,17 @@ static int codec_carries(const char *key, const char *val)
 static char *codec_escape(char *d, const char *s)
 {
     static const char hex[] = "0123456789abcdef";   /* lowercase, as httpd */
-    const unsigned char *c;
+    const unsigned char *c = (const unsigned char *)s;
 
-    for (c = (const unsigned char *)s; *c; c++) {
-        if (codec_keeps(*c)) {
-            *d++ = (char)*c;
+    for (;;) {
+        /* runs of kept bytes, the common case, in a tight loop */
+        while (!codec_class[*c]) {
+            *d++ = (char)*c++;
         }
-        else if (*c == ' ') {
+        if (!*c) {
+            return d;
+        }
+        if (codec_class[*c] == 1) {
             *d++ = '+';
         }
         else {
@@ -41,8 +60,8 @@ static char *codec_escape(char *d, const char *s)
             *d++ = hex[*c >> 4];
             *d++ = hex[*c & 0xf];
         }
+        c++;
     }
-    return d;
 }
 
 char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)

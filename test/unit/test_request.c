@@ -174,6 +174,20 @@ static void test_cache_control(void **state)
     assert_string_equal(ss_cache_control_private(p, "private=\"Set-Cookie\""), "private=\"Set-Cookie\"");
     assert_string_equal(ss_cache_control_private(p, "privately"), "private, privately");
     assert_string_equal(ss_cache_control_private(p, "no-store"), "private, no-store");
+    /* already private, nothing to drop: the value itself, not a copy */
+    {
+        const char *cc = "no-cache, private";
+        const char *cc2 = " Private = , no-store";
+
+        assert_ptr_equal(ss_cache_control_private(p, cc), cc);
+        assert_string_equal(ss_cache_control_private(p, cc2), "private, Private =, no-store");
+    }
+    /* private, but a public or an empty member to drop */
+    assert_string_equal(ss_cache_control_private(p, "private, public"), "private");
+    assert_string_equal(ss_cache_control_private(p, "no-cache,,private"), "no-cache, private");
+    assert_string_equal(ss_cache_control_private(p, "private,"), "private");
+    assert_string_equal(ss_cache_control_private(p, "PRIVATE=\"x\", max-age=0"),
+                        "PRIVATE=\"x\", max-age=0");
 }
 
 int main(void)

@@ -214,6 +214,73 @@ static void test_vector_navigation(void **state)
     check_vector(*state, SS_MODE_NAVIGATION, 0x60, "/account?tab=1", "user=alice", VECTOR_NAV);
 }
 
+/* --- one payload, several destinations (the filter) ------------------------ */
+
+static void test_batch(void **state)
+{
+    static const char *const dsts[] = { DST, "b.test:8443", "[2001:db8::1]" };
+    fixture *f = *state;
+    unsigned char nonce[SS_NONCE_BYTES];
+    ss_ticket t = make_ticket(SS_MODE_SCRIPT, SRC, NULL, "user=alice&role=admin"), o;
+    ss_ticket_batch b;
+    char out[200];
+    size_t i;
+
+    /* the test vector, through the batch */
+    assert_int_equal(ss_ticket_batch_init(f->pool, &b, &f->key, &t), APR_SUCCESS);
+    assert_memory_equal(t.kid, vector_kid, SS_KID_BYTES);
+    assert_int_equal(b.chars, strlen(VECTOR_SCRIPT));
+    assert_true(b.chars < sizeof(out));
+    nonce_from(nonce, 0x40);
+    memset(out, 'x', sizeof(out));
+    assert_int_equal(ss_ticket_batch_seal(&b, DST, nonce, out), APR_SUCCESS);
+    assert_string_equal(out, VECTOR_SCRIPT);
+
+    /* each destination opens its own ticket only; all have b.chars characters */
+    for (i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
+        ss_ticket other;
+        size_t j;
+
+        nonce_from(nonce, (unsigned char)(0x80 + i));
+        assert_int_equal(ss_ticket_batch_seal(&b, dsts[i], nonce, out), APR_SUCCESS);
+        assert_int_equal(strlen(out), b.chars);
+        assert_int_equal(ss_ticket_open(f->pool, f->kr, dsts[i], out, strlen(out), IAT,
+                                        30, &o), SS_OK);
+        assert_string_equal(o.session, "user=alice&role=admin");
+        assert_string_equal(o.src, SRC);
+        assert_memory_equal(o.nonce, nonce, SS_NONCE_BYTES);
+        for (j = 0; j < sizeof(dsts) / sizeof(dsts[0]); j++) {
+            if (j != i) {
+                assert_int_equal(ss_ticket_open(f->pool, f->kr, dsts[j], out, strlen(out),
+                                                IAT, 30, &other), SS_R_BAD_TICKET);
+            }
+        }
+    }
+    /* an invalid destination, a missing nonce */
+    assert_int_equal(ss_ticket_batch_seal(&b, "", nonce, out), APR_EINVAL);
+    assert_int_equal(ss_ticket_batch_seal(&b, "a b", nonce, out), APR_EINVAL);
+    assert_int_equal(ss_ticket_batch_seal(&b, DST, NULL, out), APR_EINVAL);
+
+    /* clear wipes the payload (it holds the session) and ends the batch */
+    {
+        unsigned char *pt = b.pt;
+        size_t ptlen = b.ptlen;
+
+        ss_ticket_batch_clear(&b);
+        assert_true(is_zero(pt, ptlen));
+        assert_null(b.pt);
+        assert_int_equal(ss_ticket_batch_seal(&b, DST, nonce, out), APR_EINVAL);
+    }
+
+    /* init checks the fields as seal does */
+    t = make_ticket(SS_MODE_SCRIPT, SRC, "/next", "u=1");
+    assert_int_equal(ss_ticket_batch_init(f->pool, &b, &f->key, &t), APR_EINVAL);
+    t = make_ticket(SS_MODE_SCRIPT, SRC, NULL, "u=1 2");
+    assert_int_equal(ss_ticket_batch_init(f->pool, &b, &f->key, &t), APR_EINVAL);
+    t = make_ticket(SS_MODE_SCRIPT, SRC, NULL, "u=1");
+    assert_int_equal(ss_ticket_batch_init(f->pool, &b, NULL, &t), APR_EINVAL);
+}
+
 /* --- round trips ----------------------------------------------------------- */
 
 static void round_trip(fixture *f, ss_mode mode, const char *src, const char *next,
@@ -757,6 +824,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_vector_script),
         T(test_vector_navigation),
+        T(test_batch),
         T(test_round_trip),
         T(test_every_substitution),
         T(test_every_truncation),
