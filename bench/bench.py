@@ -216,6 +216,15 @@ class Server:
 BENCH_RE = re.compile(r"^BENCH (.*)$", re.M)
 
 
+# --pin: the CPUs of wrk (the server's are set before it starts, see main)
+WRK_CPUS = None
+
+
+def pin_wrk():
+    if WRK_CPUS:
+        os.sched_setaffinity(0, WRK_CPUS)
+
+
 def run_wrk(port, secs, conns, threads, script, args=(), headers=(), path="/"):
     cmd = [WRK, f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--timeout", "10s",
            "-s", str(BENCH / script)]
@@ -225,7 +234,8 @@ def run_wrk(port, secs, conns, threads, script, args=(), headers=(), path="/"):
     if args:
         cmd += ["--", *map(str, args)]
     cp = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True, timeout=secs + 60, stdin=subprocess.DEVNULL)
+                        text=True, timeout=secs + 60, stdin=subprocess.DEVNULL,
+                        preexec_fn=pin_wrk if WRK_CPUS else None)
     m = BENCH_RE.search(cp.stdout)
     if cp.returncode != 0 or not m:
         raise SystemExit(f"bench: wrk failed ({cp.returncode}): {' '.join(cmd)}\n"
@@ -511,7 +521,11 @@ def main():
     ap.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     ap.add_argument("--stream-mib", type=int, help="R3 body in MiB (default 100; quick 8)")
-    ap.add_argument("--only", help="comma-separated row ids or prefixes (R1,R2-16,...)")
+    ap.add_argument("--only", help="comma-separated row ids, '*' ends a prefix "
+                    "(R1,R2-16,R3*,C); the crypto rows are C")
+    ap.add_argument("--pin", action="store_true",
+                    help="apache2 on one CPU, wrk on another: the rates are the server's "
+                    "own, without wrk and the scheduler in them (steadier; 2 CPUs or more)")
     ap.add_argument("--keep", action="store_true", help="keep build/bench/run-*")
     ap.add_argument("--serve", action="store_true",
                     help="start the servers, print how to reach them, wait for ^C")
@@ -538,16 +552,30 @@ def main():
     def wanted(rid):
         if not o.only:
             return True
-        return any(rid == w or rid.startswith(w + "-") or (w.endswith("*") and
-                   rid.startswith(w[:-1])) for w in o.only.split(","))
+        return any(rid == w or (w.endswith("*") and rid.startswith(w[:-1]))
+                   for w in o.only.split(","))
 
     main_srv, stream_srv = make_servers(o, b, rundir)
 
     results = []
     servers = [main_srv, stream_srv]
+    global WRK_CPUS
+    all_cpus = os.sched_getaffinity(0)
+    if o.pin:
+        if len(all_cpus) < 2:
+            raise SystemExit("bench: --pin needs 2 CPUs or more")
+        first, second = sorted(all_cpus)[:2]
+        o.pinned = f"apache2 on CPU {first}, wrk on CPU {second}"
+        WRK_CPUS = {second}
     try:
-        for s in servers:
-            s.start()
+        # the servers' processes inherit this affinity (--pin)
+        if o.pin:
+            os.sched_setaffinity(0, {first})
+        try:
+            for s in servers:
+                s.start()
+        finally:
+            os.sched_setaffinity(0, all_cpus)
         if o.serve:
             # ^C, or a TERM from whoever started it in the background
             signal.signal(signal.SIGTERM, interrupted)
@@ -762,7 +790,8 @@ def print_table(o, results, started, load_before, load_after, problems):
     out.append(f"apache2 {apache} event MPM (R1/R2: 2 children x 25 threads; R3: 1 child), "
                f"wrk {wrk} ({o.threads} thread, {o.connections} connections; "
                f"R3: 2); {o.rounds} rounds x {o.seconds} s, baseline and subject "
-               f"alternating, median of the per-round ratios")
+               f"alternating, median of the per-round ratios; "
+               f"{('pinned: ' + o.pinned) if o.pin else 'not pinned (wrk and apache2 share the CPUs)'}")
     out.append("ratio: subject rate / baseline rate (the goals apply to it); cpu ratio: "
                "the server's CPU time per request (R3: per byte), baseline / subject, "
                "from /proc (less sensitive to other load on the machine)")
