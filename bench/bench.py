@@ -325,7 +325,9 @@ class Bench:
         else:
             self.problems.append(f"{rid}: wrk ran out of tickets")
         if res["errors"] or res["status_errors"]:
-            self.problems.append(f"{rid} {side.label}: {res['errors']} socket errors, "
+            self.problems.append(f"{rid} {side.label}: {res['errors']} socket errors "
+                                 f"(connect {res['connect']}, read {res['read']}, write "
+                                 f"{res['write']}, timeout {res['timeout']}), "
                                  f"{res['status_errors']} non-2xx/3xx responses")
         if side.expect_ok and res["requests"] and res["ok"] < 0.99 * res["requests"]:
             self.problems.append(
@@ -522,7 +524,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     ap.add_argument("--stream-mib", type=int, help="R3 body in MiB (default 100; quick 8)")
     ap.add_argument("--only", help="comma-separated row ids, '*' ends a prefix "
-                    "(R1,R2-16,R3*,C); the crypto rows are C")
+                    "(R1,R2-16,R3*,C-seal-200; C: all the crypto rows)")
     ap.add_argument("--pin", action="store_true",
                     help="apache2 on one CPU, wrk on another: the rates are the server's "
                     "own, without wrk and the scheduler in them (steadier; 2 CPUs or more)")
@@ -671,10 +673,11 @@ def run_rows(o, b, main_srv, stream_srv, wanted, results):
                               + "; cpu: " + " ".join(f"{x:.3f}" for x in r["cpus"]),
                               cpu=r["cpu"]))
 
-    if wanted("R3") or wanted("R3-rss"):
+    if any(wanted(rid) for rid in ("R3", "R3-scan", "R3-rss")):
         stream_rows(o, b, stream_srv, wanted, results)
-    if wanted("C"):
-        crypto_rows(o, results)
+    crypto = [rid for rid in CRYPTO_ROWS if wanted(rid) or wanted("C")]
+    if crypto:
+        crypto_rows(o, results, crypto)
 
 
 def crypto_cookie(b, srv, referer, session):
@@ -761,7 +764,10 @@ def stream_rows(o, b, srv, wanted, results):
             + "; off: " + " ".join(f"{x:+.2f}" for x in diff_nf)))
 
 
-def crypto_rows(o, results):
+CRYPTO_ROWS = ["C-seal-200", "C-seal-4096", "C-open-200", "C-open-4096", "C-derive"]
+
+
+def crypto_rows(o, results, wanted_rows):
     say("crypto: seal and open")
     secs = "0.1" if o.quick else "0.5"
     cp = subprocess.run([str(CRYPTO_BENCH), secs, "200", "4096"], stdout=subprocess.PIPE,
@@ -770,14 +776,16 @@ def crypto_rows(o, results):
     for m in re.finditer(r"^crypto (\w+) bytes=(\d+)(?: chars=(\d+))? us=([\d.]+)$",
                          cp.stdout, re.M):
         got[(m.group(1), int(m.group(2)))] = (float(m.group(4)), m.group(3))
+    rows = []
     for op in ("seal", "open"):
         for size in (200, 4096):
             us, chars = got[(op, size)]
-            results.append(Result(f"C-{op}-{size}", f"ticket {op}, {size} B session "
-                                  f"({chars} chars)", "-", us, None, us, "us"))
+            rows.append(Result(f"C-{op}-{size}", f"ticket {op}, {size} B session "
+                               f"({chars} chars)", "-", us, None, us, "us"))
     us, _ = got[("derive", 32)]
-    results.append(Result("C-derive", "key derivation (EK + kid), once per key at start-up",
-                          "-", us, None, us, "us"))
+    rows.append(Result("C-derive", "key derivation (EK + kid), once per key at start-up",
+                       "-", us, None, us, "us"))
+    results.extend(r for r in rows if r.rid in wanted_rows)
 
 
 def print_table(o, results, started, load_before, load_after, problems):

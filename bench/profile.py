@@ -11,10 +11,12 @@ of ./dev bench.
       of the functions that matter (the module's entry points, mod_session,
       libsodium, ...).  Instruction counts do not depend on the machine's
       load, unlike wrk's rates.
-  profile.py perf [--seconds S] ROW:SIDE ...
+  profile.py perf [--seconds S] [--pin] ROW:SIDE ...
       the bench's server as ./dev bench runs it, wrk for S seconds, and
-      perf record -e cpu-clock -g on its children: the share of CPU samples
-      by shared object and by symbol (kernel included).
+      perf record -e cpu-clock -g on its children: the server's CPU time
+      per request by shared object (compare the two sides of a row), and
+      the share of CPU samples by shared object and by symbol (kernel
+      included).  --pin: apache2 on one CPU and wrk on another.
 
 ROW is a row id of bench.py (R1, R1-plain, R1-write, R1-nav, R2, R2-16, ...);
 SIDE is "subject" or "baseline".  Example:
@@ -232,18 +234,29 @@ def run_callgrind(o, b, srv, spec, outdir):
 
 def run_perf(o, b, srv, spec, outdir):
     rid = spec.split(":")[0]
-    srv.start()
+    all_cpus = os.sched_getaffinity(0)
+    if o.pin:
+        # as ./dev bench --pin: apache2 on the first CPU, wrk on the second
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("profile: --pin needs 2 CPUs or more")
+        bench.WRK_CPUS = {cpus[1]}
+        os.sched_setaffinity(0, {cpus[0]})
+    try:
+        srv.start()
+    finally:
+        os.sched_setaffinity(0, all_cpus)
     try:
         side = side_of(b, srv, spec)
         pids = [str(p) for p in srv.child_pids()]
         data = outdir / f"perf-{spec.replace(':', '-')}.data"
+        tickets, mode = "-", "CYCLE"
+        if side.mint:
+            tickets, mode = b.mint(rid, side.mint, int(o.rate * o.seconds)), "ONCE"
         rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g",
                                 "-o", str(data), "-p", ",".join(pids)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        tickets, mode = "-", "CYCLE"
-        if side.mint:
-            tickets, mode = b.mint(rid, side.mint, int(o.rate * o.seconds)), "ONCE"
         res = bench.run_wrk(srv.port, o.seconds, 16, 1, "requests.lua",
                             [1, tickets, mode, side.prefix, side.suffix,
                              f"{side.host}:{srv.port}", side.referer, side.cookie,
@@ -253,7 +266,21 @@ def run_perf(o, b, srv, spec, outdir):
     finally:
         srv.stop()
     print(f"\n## {spec}: {side.label} — perf cpu-clock, {res['rate']:,.0f} req/s, "
-          f"{res['ok']}/{res['requests']} showed the work, wrapped={res['wrapped']}")
+          f"{res['ok']}/{res['requests']} showed the work, wrapped={res['wrapped']}"
+          f"{'' if not bench.WRK_CPUS else ' (apache2 and wrk pinned)'}")
+    # the server's CPU time per request, by shared object: comparable
+    # between the two sides of a row, unlike the shares below
+    cp = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                         "--sort", "dso", "-g", "none"],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    m = re.search(r"Event count \(approx.\): (\d+)", cp.stdout)
+    if m and res["requests"]:
+        per_req = int(m.group(1)) / 1e3 / res["requests"]   # cpu-clock counts ns
+        print(f"\nserver CPU per request: {per_req:.2f} µs (cpu-clock samples / requests "
+              f"wrk completed), by shared object:")
+        for share, dso in re.findall(r"^\s+([\d.]+)%\s+(\S+)", cp.stdout, re.M):
+            if float(share) >= 0.5:
+                print(f"  {per_req * float(share) / 100:8.2f} µs  {dso}")
     for sort in ("dso", "dso,sym"):
         cp = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children",
                              "--sort", sort, "-g", "none", "--percent-limit", "0.7"],
@@ -274,6 +301,8 @@ def main():
     ap.add_argument("--rate", type=float, default=30000,
                     help="perf: tickets minted per second of wrk (30000)")
     ap.add_argument("--top", type=int, default=25, help="functions listed (25)")
+    ap.add_argument("--pin", action="store_true",
+                    help="perf: apache2 on one CPU, wrk on another (as ./dev bench --pin)")
     ap.add_argument("--keep", action="store_true")
     o = ap.parse_args()
     tool = "valgrind" if o.tool == "callgrind" else "perf"

@@ -72,9 +72,11 @@ function done(summary, latency, requests)
    local e = summary.errors
    io.write(string.format(
       "BENCH requests=%d duration_us=%d bytes=%d errors=%d status_errors=%d " ..
+      "connect=%d read=%d write=%d timeout=%d " ..
       "used=%d wrapped=%d ok=%d p50_us=%d p99_us=%d\n",
       summary.requests, summary.duration, summary.bytes,
       e.connect + e.read + e.write + e.timeout, e.status,
+      e.connect, e.read, e.write, e.timeout,
       used_all, wrapped_all, ok_all,
       latency:percentile(50), latency:percentile(99)))
 end

@@ -4,8 +4,10 @@ function done(summary, latency, requests)
    local e = summary.errors
    io.write(string.format(
       "BENCH requests=%d duration_us=%d bytes=%d errors=%d status_errors=%d " ..
+      "connect=%d read=%d write=%d timeout=%d " ..
       "used=0 wrapped=0 ok=0 p50_us=%d p99_us=%d\n",
       summary.requests, summary.duration, summary.bytes,
       e.connect + e.read + e.write + e.timeout, e.status,
+      e.connect, e.read, e.write, e.timeout,
       latency:percentile(50), latency:percentile(99)))
 end

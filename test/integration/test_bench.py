@@ -23,20 +23,16 @@ GOALS = {"R1": ">= 0.9", "R2": ">= 0.9", "R2-16": ">= 0.75", "R3": ">= 0.97",
 FIGURE_RE = re.compile(r"^[+-]?\d+(\.\d+)?( MiB| µs/op)?$")
 
 
-def test_bench_quick(module_so, tool):
+def run_bench(*args):
     env = dict(os.environ, TOP=str(pyhttpd.TOP), SS_BUILD=str(pyhttpd.BUILD),
                PY=sys.executable)
-    cp = subprocess.run([str(pyhttpd.TOP / "scripts" / "dev-bench"), "--quick", "--no-build"],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                        env=env, timeout=900, stdin=subprocess.DEVNULL)
-    out = cp.stdout
-    assert cp.returncode == 0, f"dev-bench failed ({cp.returncode}):\n{out}\n{cp.stderr[-3000:]}"
+    return subprocess.run([str(pyhttpd.TOP / "scripts" / "dev-bench"), "--quick", "--no-build",
+                           *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, timeout=900, stdin=subprocess.DEVNULL)
 
-    # the header names the machine and the date
-    assert re.search(r"^mod_shared_session benchmark, \d{4}-\d\d-\d\d \d\d:\d\d UTC",
-                     out, re.M), out
-    assert re.search(r"^machine: .+, \d+ cores, Linux \S+; load average", out, re.M), out
 
+def table_of(out):
     table = {}
     for line in out.splitlines():
         if not line.startswith("| "):
@@ -45,6 +41,21 @@ def test_bench_quick(module_so, tool):
         if cells[0] in ("row",) or set(cells[0]) <= set("-"):
             continue
         table[cells[0]] = cells
+    return table
+
+
+def test_bench_quick(module_so, tool):
+    cp = run_bench()
+    out = cp.stdout
+    assert cp.returncode == 0, f"dev-bench failed ({cp.returncode}):\n{out}\n{cp.stderr[-3000:]}"
+    assert "; not pinned (wrk and apache2 share the CPUs)" in out, out
+
+    # the header names the machine and the date
+    assert re.search(r"^mod_shared_session benchmark, \d{4}-\d\d-\d\d \d\d:\d\d UTC",
+                     out, re.M), out
+    assert re.search(r"^machine: .+, \d+ cores, Linux \S+; load average", out, re.M), out
+
+    table = table_of(out)
     missing = [r for r in ROWS if r not in table]
     assert not missing, f"rows missing from the table: {missing}\n{out}"
     for rid in ROWS:
@@ -71,3 +82,21 @@ def test_bench_quick(module_so, tool):
     for bad in ("show the work", "ran out of tickets", "no loader tag", "error_log",
                 "R3:", "R3-rss:"):
         assert bad not in problems, f"benchmark problem ({bad}):\n{problems}"
+
+
+def test_bench_pin_and_only(module_so, tool):
+    """--pin puts apache2 and wrk on CPUs of their own (or says why not);
+    --only measures exactly the rows it names."""
+    cp = run_bench("--pin", "--only", "R2,C-derive")
+    out = cp.stdout
+    if len(os.sched_getaffinity(0)) < 2:
+        assert cp.returncode != 0 and "--pin needs 2 CPUs or more" in cp.stderr + out
+        return
+    assert cp.returncode == 0, f"dev-bench failed ({cp.returncode}):\n{out}\n{cp.stderr[-3000:]}"
+    first, second = sorted(os.sched_getaffinity(0))[:2]
+    assert f"; pinned: apache2 on CPU {first}, wrk on CPU {second}" in out, out
+    table = table_of(out)
+    assert sorted(table) == ["C-derive", "R2"], out
+    assert FIGURE_RE.match(table["R2"][5]) and float(table["R2"][5]) > 0, table["R2"]
+    assert table["R2"][6] == ">= 0.9", table["R2"]
+    assert "PROBLEMS" not in out, out
