@@ -38,7 +38,9 @@ subject, which other load on the machine disturbs much less.  The rows
 Tickets are minted in bulk with shared-session-tool mint --count into a
 file that bench/requests.lua reads, one per request; the script counts the
 responses that show the work (a Set-Cookie, a loader tag), and the run
-reports a problem when they are not all there.  Goals are printed with
+reports a problem when they are not all there.  By default wrk and apache2
+share the CPUs; --pin puts apache2 on one CPU and wrk on another, so that
+the rates are the server's own and the rounds agree much more closely.  Goals are printed with
 PASS/FAIL; the exit status is 0 whatever they say (numbers, not a test).
 Options: see --help.
 """
