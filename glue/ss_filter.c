@@ -157,6 +157,9 @@ static void ss_fix_headers(request_rec *r)
     tables[0] = r->headers_out;
     tables[1] = r->err_headers_out;
     for (i = 0; i < 2; i++) {
+        if (apr_is_empty_table(tables[i])) {
+            continue;
+        }
         apr_table_unset(tables[i], "Content-Length");
         apr_table_unset(tables[i], "ETag");
         apr_table_unset(tables[i], "Content-MD5");

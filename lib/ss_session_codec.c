@@ -11,9 +11,8 @@
 
 /* What ap_escape_urlencoded does with each byte (done in the C locale:
  * bytes >= 0x80 are escaped): 0 keeps it (ASCII letters, digits, ".-*_"),
- * 1 writes '+' (the space), 2 writes %xx; the NUL (class 2) ends the
- * string.  A table: the filter encodes the session on every page it
- * inserts a loader into. */
+ * 1 writes '+' (the space), 2 writes %xx.  A table: the filter encodes
+ * the session on every page it inserts a loader into. */
 static const unsigned char codec_class[256] = {
 #define E2 2, 2
 #define E4 E2, E2
@@ -35,32 +34,88 @@ static const unsigned char codec_class[256] = {
 
 static int codec_carries(const char *key, const char *val)
 {
+    /* the first letter before the whole word: most keys differ there */
     return key && *key && val && *val
-           && strcasecmp(key, SS_SESSION_RESERVED_KEY) != 0;
+           && ((key[0] | 0x20) != SS_SESSION_RESERVED_KEY[0]
+               || strcasecmp(key, SS_SESSION_RESERVED_KEY) != 0);
 }
 
-static char *codec_escape(char *d, const char *s)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* How many bytes from the start of s[0..len) the table keeps, 16 at a time
+ * with SSE2 (every x86-64 CPU has it): letters are the bytes whose value
+ * | 0x20 lies in 'a'..'z', digits those in '0'..'9', each range tested with
+ * one signed compare after moving it to the bottom of the signed bytes;
+ * then ".-*_" one by one.  A session is mostly such runs. */
+static size_t codec_kept_run(const unsigned char *s, size_t len)
+{
+    const __m128i to_a = _mm_set1_epi8((char)(0x80 - 'a'));
+    const __m128i to_0 = _mm_set1_epi8((char)(0x80 - '0'));
+    const __m128i below26 = _mm_set1_epi8((char)(-128 + 26));
+    const __m128i below10 = _mm_set1_epi8((char)(-128 + 10));
+    size_t i = 0;
+
+    while (len - i >= 16) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i lower = _mm_or_si128(c, _mm_set1_epi8(0x20));
+        __m128i keep = _mm_or_si128(
+            _mm_cmplt_epi8(_mm_add_epi8(lower, to_a), below26),
+            _mm_cmplt_epi8(_mm_add_epi8(c, to_0), below10));
+        unsigned mask;
+
+        keep = _mm_or_si128(keep, _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(c, _mm_set1_epi8('.')),
+                         _mm_cmpeq_epi8(c, _mm_set1_epi8('-'))),
+            _mm_or_si128(_mm_cmpeq_epi8(c, _mm_set1_epi8('*')),
+                         _mm_cmpeq_epi8(c, _mm_set1_epi8('_')))));
+        mask = (unsigned)_mm_movemask_epi8(keep);
+        if (mask != 0xffff) {
+            return i + (size_t)__builtin_ctz(~mask);
+        }
+        i += 16;
+    }
+    while (i < len && !codec_class[s[i]]) {
+        i++;
+    }
+    return i;
+}
+#else
+static size_t codec_kept_run(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && !codec_class[s[i]]) {
+        i++;
+    }
+    return i;
+}
+#endif
+
+/* s[0..len) escaped to d; returns the end of what was written. */
+static char *codec_escape(char *d, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";   /* lowercase, as httpd */
-    const unsigned char *c = (const unsigned char *)s;
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run;
 
     for (;;) {
-        /* runs of kept bytes, the common case, in a tight loop */
-        while (!codec_class[*c]) {
-            *d++ = (char)*c++;
-        }
-        if (!*c) {
+        run = codec_kept_run(s + i, len - i);
+        memcpy(d, s + i, run);
+        d += run;
+        i += run;
+        if (i == len) {
             return d;
         }
-        if (codec_class[*c] == 1) {
+        if (codec_class[s[i]] == 1) {
             *d++ = '+';
         }
         else {
             *d++ = '%';
-            *d++ = hex[*c >> 4];
-            *d++ = hex[*c & 0xf];
+            *d++ = hex[s[i] >> 4];
+            *d++ = hex[s[i] & 0xf];
         }
-        c++;
+        i++;
     }
 }
 
@@ -68,26 +123,31 @@ char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)
 {
     const apr_array_header_t *arr = apr_table_elts(entries);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    apr_size_t need = 1;
+    apr_size_t need = 1, *lens;
     char *out, *d;
     int i;
 
+    /* key and value lengths, 0 for an entry left out */
+    lens = apr_palloc(p, 2 * (apr_size_t)(arr->nelts + 1) * sizeof(*lens));
     for (i = 0; i < arr->nelts; i++) {
+        lens[2 * i] = lens[2 * i + 1] = 0;
         if (codec_carries(e[i].key, e[i].val)) {
-            need += 3 * strlen(e[i].key) + 3 * strlen(e[i].val) + 2;
+            lens[2 * i] = strlen(e[i].key);
+            lens[2 * i + 1] = strlen(e[i].val);
+            need += 3 * lens[2 * i] + 3 * lens[2 * i + 1] + 2;
         }
     }
     out = d = apr_palloc(p, need);
     for (i = 0; i < arr->nelts; i++) {
-        if (!codec_carries(e[i].key, e[i].val)) {
+        if (!lens[2 * i]) {
             continue;
         }
         if (d != out) {
             *d++ = '&';
         }
-        d = codec_escape(d, e[i].key);
+        d = codec_escape(d, e[i].key, lens[2 * i]);
         *d++ = '=';
-        d = codec_escape(d, e[i].val);
+        d = codec_escape(d, e[i].val, lens[2 * i + 1]);
     }
     *d = '\0';
     return out;

@@ -90,6 +90,45 @@ static void test_encode_every_byte(void **state)
     assert_string_equal(ss_session_encode(p, entries_make(p, "k", value, NULL)), expected);
 }
 
+/* Every byte at every position of a 40-byte value, in runs of kept bytes
+ * (the 16-byte steps of the SSE2 path) and alone: the same rule. */
+static void test_encode_every_byte_every_position(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char kept[] = "aZ09.-*_mM";
+    char value[41], expected[3 * 40 + 3];
+    int c, pos, i;
+
+    for (c = 1; c < 256; c++) {
+        for (pos = 0; pos < 40; pos++) {
+            char *e = expected;
+
+            e += sprintf(e, "k=");
+            for (i = 0; i < 40; i++) {
+                value[i] = i == pos ? (char)c : kept[i % 10];
+            }
+            value[40] = '\0';
+            for (i = 0; i < 40; i++) {
+                unsigned char b = (unsigned char)value[i];
+
+                if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+                    || (b && strchr(".-*_", b))) {
+                    *e++ = (char)b;
+                }
+                else if (b == ' ') {
+                    *e++ = '+';
+                }
+                else {
+                    e += sprintf(e, "%%%02x", b);
+                }
+            }
+            *e = '\0';
+            assert_string_equal(ss_session_encode(p, entries_make(p, "k", value, NULL)),
+                                expected);
+        }
+    }
+}
+
 static void test_encode_skips(void **state)
 {
     apr_pool_t *p = *state;
@@ -287,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_encode_basic),
         cmocka_unit_test(test_encode_escaping),
         cmocka_unit_test(test_encode_every_byte),
+        cmocka_unit_test(test_encode_every_byte_every_position),
         cmocka_unit_test(test_encode_skips),
         cmocka_unit_test(test_encode_duplicates),
         cmocka_unit_test(test_decode_basic),
