@@ -174,14 +174,21 @@ def loadavg():
 # ---------------------------------------------------------------------------
 # One apache2 per scenario.
 
+def fresh_dir(path, mode=0o755):
+    """path, emptied (left over from an earlier run) and created; mode: so
+    that apache2's www-data children can read it (None: as created)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
+
+
 class Run:
     def __init__(self, name, keyfiles, timeout, cache=None, modules=()):
         self.name = name
-        self.dir = SOAK_ROOT / name
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
-        os.chmod(self.dir, 0o755)
+        self.dir = fresh_dir(SOAK_ROOT / name)
         self.h = Httpd(name, base_dir=self.dir)
         self.keyfiles = keyfiles
         self.timeout = timeout
@@ -583,11 +590,7 @@ class Ctx:
     def __init__(self, args):
         self.args = args
         self.tool = Tool()
-        self.keys_dir = SOAK_ROOT / "keyfiles"
-        if self.keys_dir.exists():
-            shutil.rmtree(self.keys_dir)
-        self.keys_dir.mkdir(parents=True)
-        os.chmod(self.keys_dir, 0o755)
+        self.keys_dir = fresh_dir(SOAK_ROOT / "keyfiles")
         self.key1 = self.tool.write_key(self.keys_dir / "k1")
         self.rate = None           # req/s seen in the calibration
 
@@ -800,10 +803,7 @@ def scenario_redis(ctx):
     args = ctx.args
     rep = Report("redis", f"{args.duration} s of wrk, {args.connections} connections, "
                  "redis replay cache stopped at 30 % and started again at 50 %")
-    rdir = SOAK_ROOT / "redis-data"
-    if rdir.exists():
-        shutil.rmtree(rdir)
-    rdir.mkdir(parents=True)
+    rdir = fresh_dir(SOAK_ROOT / "redis-data", mode=None)
     exe = shutil.which("redis-server")
     if not exe:
         raise SetupError("redis-server not found: install the Debian package redis-server")
@@ -959,11 +959,7 @@ def scenario_keys(ctx):
     args = ctx.args
     rep = Report("keys", f"{args.duration} s of wrk, {args.connections} connections, "
                  "key file K2 replaced by K3 at half time + graceful")
-    kdir = SOAK_ROOT / "keys-rotation"
-    if kdir.exists():
-        shutil.rmtree(kdir)
-    kdir.mkdir(parents=True)
-    os.chmod(kdir, 0o755)
+    kdir = fresh_dir(SOAK_ROOT / "keys-rotation")
     tool = ctx.tool
     k1 = tool.write_key(kdir / "k1")
     k2 = tool.write_key(kdir / "k2")
