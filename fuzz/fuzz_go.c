@@ -171,8 +171,12 @@ static void check_route(const char *name)
 /* Cache-Control: "private" is one of the tokens, "public" none of them. */
 static void check_cache_control(apr_pool_t *p, const char *cc)
 {
-    char *copy = apr_pstrdup(p, ss_cache_control_private(p, cc)), *tok, *last = NULL;
+    const char *out = ss_cache_control_private(p, cc);
+    char *copy = apr_pstrdup(p, out), *tok, *last = NULL;
     int private = 0;
+
+    /* within the buffer ss_cache_control_private sizes for it */
+    FUZZ_CHECK(strlen(out) + 1 <= (cc ? 2 * strlen(cc) : 0) + 10);
 
     for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
         while (*tok == ' ' || *tok == '\t') {

@@ -87,70 +87,77 @@ int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src)
     return ss_host_within(u.host, src->host) && (!src->port || u.port == src->port);
 }
 
-/* 1 when cc already says private and has nothing to drop (no "public", no
- * empty member): mod_session_cookie's "no-cache, private" on every page
- * with a session, read without a copy. */
-static int cc_private_as_is(const char *cc)
+#define CC_OWS(c) ((c) == ' ' || (c) == '\t')   /* HTTP's optional white space */
+
+/* The next comma-separated member of a Cache-Control value at *s, trimmed
+ * of optional white space, as [*tok, *tok + *len); 0 once *s is used up.
+ * A comma at the end gives a last, empty member. */
+static int cc_next(const char **s, const char **tok, size_t *len)
 {
-    int private = 0;
+    const char *c = *s, *end;
 
-    for (;;) {
-        const char *tok, *end;
-
-        while (apr_isspace(*cc)) {
-            cc++;
-        }
-        tok = cc;
-        while (*cc && *cc != ',') {
-            cc++;
-        }
-        end = cc;
-        while (end > tok && apr_isspace(end[-1])) {
-            end--;
-        }
-        if (end == tok || (end - tok == 6 && !strncasecmp(tok, "public", 6))) {
-            return 0;
-        }
-        private |= end - tok >= 7 && !strncasecmp(tok, "private", 7)
-                   && (end - tok == 7 || tok[7] == '=');
-        if (!*cc) {
-            return private;
-        }
-        cc++;   /* the ',' */
+    if (!c) {
+        return 0;
     }
+    while (CC_OWS(*c)) {
+        c++;
+    }
+    *tok = c;
+    while (*c && *c != ',') {
+        c++;
+    }
+    end = c;
+    while (end > *tok && CC_OWS(end[-1])) {
+        end--;
+    }
+    *len = (size_t)(end - *tok);
+    *s = *c ? c + 1 : NULL;
+    return 1;
 }
 
+static int cc_dropped(const char *tok, size_t len)
+{
+    return len == 0 || (len == 6 && !strncasecmp(tok, "public", 6));
+}
+
+/* One scan decides; a value that already says private and has nothing to
+ * drop (mod_session_cookie's "no-cache, private" on every page with a
+ * session) is returned as it is, without a copy. */
 const char *ss_cache_control_private(apr_pool_t *p, const char *cc)
 {
-    char *copy, *tok, *last = NULL;
-    const char *kept = NULL;
-    int private = 0;
+    const char *s, *tok;
+    size_t len;
+    int private = 0, drop = 0;
+    char *out, *d;
 
     if (!cc || !*cc) {
         return "private";
     }
-    if (cc_private_as_is(cc)) {
+    for (s = cc; cc_next(&s, &tok, &len);) {
+        drop |= cc_dropped(tok, len);
+        private |= len >= 7 && !strncasecmp(tok, "private", 7) && (len == 7 || tok[7] == '=');
+    }
+    if (private && !drop) {
         return cc;
     }
-    copy = apr_pstrdup(p, cc);
-    for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
-        char *end;
-
-        while (apr_isspace(*tok)) {
-            tok++;
-        }
-        end = tok + strlen(tok);
-        while (end > tok && apr_isspace(end[-1])) {
-            *--end = '\0';
-        }
-        if (!*tok || !strcasecmp(tok, "public")) {
+    /* each kept member grows by at most one byte (", " for ","), plus
+     * "private" in front: 2 * strlen + 10 holds any value */
+    d = out = apr_palloc(p, 2 * strlen(cc) + 10);
+    if (!private) {
+        memcpy(d, "private", 7);
+        d += 7;
+    }
+    for (s = cc; cc_next(&s, &tok, &len);) {
+        if (cc_dropped(tok, len)) {
             continue;
         }
-        private |= !strncasecmp(tok, "private", 7) && (!tok[7] || tok[7] == '=');
-        kept = kept ? apr_pstrcat(p, kept, ", ", tok, NULL) : tok;
+        if (d != out) {
+            memcpy(d, ", ", 2);
+            d += 2;
+        }
+        memcpy(d, tok, len);
+        d += len;
     }
-    if (private) {
-        return kept;
-    }
-    return kept ? apr_pstrcat(p, "private, ", kept, NULL) : "private";
+    *d = '\0';
+    return out;
 }

@@ -186,6 +186,9 @@ static void test_cache_control(void **state)
     assert_string_equal(ss_cache_control_private(p, "private, public"), "private");
     assert_string_equal(ss_cache_control_private(p, "no-cache,,private"), "no-cache, private");
     assert_string_equal(ss_cache_control_private(p, "private,"), "private");
+    /* the joined value is longer than the one it came from */
+    assert_string_equal(ss_cache_control_private(p, "a,b,c,d"), "private, a, b, c, d");
+    assert_string_equal(ss_cache_control_private(p, ","), "private");
     assert_string_equal(ss_cache_control_private(p, "PRIVATE=\"x\", max-age=0"),
                         "PRIVATE=\"x\", max-age=0");
 }
