@@ -74,7 +74,7 @@ static const char *ss_set_sites(cmd_parms *cmd, void *dummy, const char *arg)
     const char *err;
     int i;
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     if (!conf->sites_set) {
         /* a virtual host's own list replaces the inherited one */
         conf->sites = apr_array_make(cmd->pool, 4, sizeof(ss_site));
@@ -104,7 +104,7 @@ static const char *ss_set_key_file(cmd_parms *cmd, void *dummy, const char *arg)
     ss_key key;
     apr_status_t rv;
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     if (!path) {
         return apr_psprintf(cmd->pool, "SharedSessionKeyFile: '%s' is not a valid path", arg);
     }
@@ -138,7 +138,7 @@ static const char *ss_set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
     char *end;
     apr_int64_t v;
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     v = apr_strtoi64(arg, &end, 10);
     if (!*arg || *end || v < 1 || v > 3600) {
         return apr_psprintf(cmd->pool, "SharedSessionTimeout: '%s' is out of range: "
@@ -153,7 +153,7 @@ static const char *ss_set_always_replace(cmd_parms *cmd, void *dummy, int flag)
 {
     ss_server_conf *conf = ss_conf(cmd->server);
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     conf->always_replace = flag;
     conf->always_replace_set = 1;
     return NULL;
@@ -163,7 +163,7 @@ static const char *ss_set_check_referer(cmd_parms *cmd, void *dummy, int flag)
 {
     ss_server_conf *conf = ss_conf(cmd->server);
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     conf->check_referer = flag;
     conf->check_referer_set = 1;
     return NULL;
@@ -175,7 +175,7 @@ static const char *ss_set_path(cmd_parms *cmd, void *dummy, const char *arg)
     size_t len = strlen(arg);
     const char *c;
 
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     if (len < 1 || arg[0] != '/' || arg[len - 1] != '/') {
         return apr_psprintf(cmd->pool, "SharedSessionPath: '%s' must start and end "
                             "with '/' (for example /shared-session/)", arg);
@@ -198,7 +198,7 @@ static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *
     if (err) {
         return err;
     }
-    ss_replay.used = 1;
+    ss_replay.directives_seen = 1;
     ss_replay.spec = arg;
     ss_replay.where = ss_where(cmd);
     return NULL;
@@ -266,7 +266,7 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int needs_cache = 0;
     server_rec *vs;
 
-    if (!ss_replay.used) {
+    if (!ss_replay.directives_seen) {
         return OK;
     }
     ss_session_load_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);

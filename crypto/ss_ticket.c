@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "ss_base64.h"
+#include "ss_bytes.h"
 #include "ss_ticket.h"
 
 #define SS_HEADER_BYTES (1 + SS_KID_BYTES + SS_NONCE_BYTES)
@@ -11,20 +12,6 @@
 #define SS_TICKET_MAX_BYTES SS_B64_DECODED_MAX(SS_TICKET_MAX_CHARS)
 #define SS_PAYLOAD_MAX      (SS_TICKET_MAX_BYTES - SS_HEADER_BYTES - SS_TAG_BYTES)
 #define SS_AD_MAX           (1 + SS_KID_BYTES + SS_SITE_ID_MAX)
-
-static const char *const ss_reason_names[] = {
-    "-", "malformed", "unknown-key", "bad-ticket", "expired", "future",
-    "unknown-source", "mode", "referer", "replayed", "cache-unavailable",
-    "no-session", "no-site"
-};
-
-const char *ss_reason_name(ss_reason reason)
-{
-    if ((unsigned)reason >= sizeof(ss_reason_names) / sizeof(ss_reason_names[0])) {
-        return "?";
-    }
-    return ss_reason_names[reason];
-}
 
 /* Only bytes 0x21-0x7e: nothing that could split a header or a log line.
  * Eight bytes at a time (the filter checks the session once per target
@@ -92,7 +79,6 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     size_t srclen, nextlen, sesslen, ptlen, i;
     const char *next;
     unsigned char *pt;
-    uint64_t iat;
 
     memset(b, 0, sizeof(*b));
     if (!key || !t || !t->src || !t->session) {
@@ -122,10 +108,7 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     memcpy(t->kid, key->kid, SS_KID_BYTES);
 
     pt = apr_palloc(p, ptlen);
-    iat = (uint64_t)t->iat;
-    for (i = 0; i < 8; i++) {
-        pt[i] = (unsigned char)(iat >> (56 - 8 * i));
-    }
+    ss_be64_put(pt, (uint64_t)t->iat);
     i = 8;
     pt[i++] = (unsigned char)t->mode;
     pt[i++] = (unsigned char)srclen;
@@ -212,16 +195,14 @@ apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
 static int ss_payload_parse(apr_pool_t *p, const unsigned char *pt, size_t ptlen,
                             ss_ticket *t)
 {
-    size_t pos, srclen, nextlen, i;
-    uint64_t iat = 0;
+    size_t pos, srclen, nextlen;
+    uint64_t iat;
     int mode;
 
     if (ptlen < 8 + 1 + 1) {
         return 0;
     }
-    for (i = 0; i < 8; i++) {
-        iat = (iat << 8) | pt[i];
-    }
+    iat = ss_be64_get(pt);
     pos = 8;
     mode = pt[pos++];
     srclen = pt[pos++];

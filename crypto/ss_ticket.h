@@ -7,8 +7,11 @@
 #include <apr_pools.h>
 #include <apr_errno.h>
 #include "ss_keyring.h"
+#include "ss_reason.h"
 
-#define SS_TICKET_VERSION    0x01
+#define SS_TICKET_VERSION    0x01  /* script tickets (and unbound navigation tickets) */
+#define SS_TICKET_VERSION_2  0x02  /* navigation tickets bound to a state */
+#define SS_STATE_BYTES       16    /* S: BLAKE2b-16 of the state cookie's text */
 #define SS_TICKET_MAX_CHARS  6000  /* checked before decoding */
 #define SS_NONCE_BYTES       24
 #define SS_TAG_BYTES         16
@@ -17,36 +20,23 @@
 /* 0x01 || kid || nonce || (iat, mode, srclen, 1-byte src, nextlen, session >= 1) || tag */
 #define SS_TICKET_MIN_BYTES  (1 + SS_KID_BYTES + SS_NONCE_BYTES + 8 + 1 + 1 + 1 + 2 + 1 + SS_TAG_BYTES)
 
+/* The flow of a ticket (the low bits of its mode byte). */
 typedef enum {
     SS_MODE_SCRIPT     = 0x01,
     SS_MODE_NAVIGATION = 0x02
 } ss_mode;
 
-/* Every reason of SPEC.md section 5, plus the module's own no-session and
- * no-site (the request's host is not in SharedSessionSites). */
-typedef enum {
-    SS_OK = 0,
-    SS_R_MALFORMED,
-    SS_R_UNKNOWN_KEY,
-    SS_R_BAD_TICKET,
-    SS_R_EXPIRED,
-    SS_R_FUTURE,
-    SS_R_UNKNOWN_SOURCE,
-    SS_R_MODE,
-    SS_R_REFERER,
-    SS_R_REPLAYED,
-    SS_R_CACHE_UNAVAILABLE,
-    SS_R_NO_SESSION,
-    SS_R_NO_SITE
-} ss_reason;
-
-/* "malformed", "unknown-key", ... ; "-" for SS_OK. */
-const char *ss_reason_name(ss_reason reason);
+/* Mode bit: the session field holds cookie pairs, not mod_session entries. */
+#define SS_MODE_COOKIE_PAIRS 0x10
 
 /* A ticket's content.  Strings are NUL-terminated. */
 typedef struct ss_ticket {
+    int version;                          /* SS_TICKET_VERSION or SS_TICKET_VERSION_2;
+                                             0 when sealing means SS_TICKET_VERSION */
+    unsigned char state[SS_STATE_BYTES];  /* version 2: S, the state binding */
     int64_t iat;                          /* Unix seconds */
-    ss_mode mode;
+    ss_mode mode;                         /* the flow */
+    int cookie_pairs;                     /* 1: mode bit SS_MODE_COOKIE_PAIRS */
     const char *src;                      /* source site id, 1-255 bytes */
     const char *next;                     /* navigation: path+query, "" when absent; script: "" */
     const char *session;                  /* mod_session encoding, not empty */

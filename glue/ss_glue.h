@@ -83,7 +83,7 @@ typedef struct ss_replay_conf {
     apr_global_mutex_t *mutex;
     int none;
     int egeneral_is_miss;           /* dbm answers APR_EGENERAL for a missing id */
-    int used;                       /* any SharedSession* directive seen */
+    int directives_seen;            /* any SharedSession* directive seen */
 } ss_replay_conf;
 
 extern ss_replay_conf ss_replay;
@@ -102,7 +102,7 @@ int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp);
 int ss_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s);
 void ss_replay_child_init(apr_pool_t *p, server_rec *s);
-ss_reason ss_replay_check(request_rec *r, const ss_ticket *t, int timeout);
+ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout);
 
 /* glue/ss_handler.c */
 int ss_translate_name(request_rec *r);

@@ -117,7 +117,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
                       "store where SetHandler shared-session is", conf->path);
         return;
     }
-    if ((o->reason = ss_replay_check(r, &t, conf->timeout)) != SS_OK) {
+    if ((o->reason = ss_replay_claim(r, &t, conf->timeout)) != SS_OK) {
         return;
     }
     o->was_empty = ss_session_is_empty(z);

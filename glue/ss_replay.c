@@ -4,6 +4,7 @@
  * in a pconf cleanup, mutex re-attached in child_init. */
 
 #include "ss_glue.h"
+#include "ss_bytes.h"
 #include "apr_atomic.h"
 
 #include <stdlib.h>
@@ -105,23 +106,13 @@ typedef struct {
 
 #define SS_CARRY_KEY "mod_shared_session-replay-carry"
 
-static void ss_expiry_encode(unsigned char out[8], apr_time_t expiry)
-{
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        out[i] = (unsigned char)((apr_uint64_t)expiry >> (56 - 8 * i));
-    }
-}
-
 static apr_status_t ss_replay_collect(ap_socache_instance_t *instance, server_rec *s,
                                       void *userctx, const unsigned char *id,
                                       unsigned int idlen, const unsigned char *data,
                                       unsigned int datalen, apr_pool_t *pool)
 {
     ss_replay_carry *carry = userctx;
-    apr_uint64_t expiry = 0;
-    unsigned int i;
+    apr_uint64_t expiry;
 
     if (idlen != SS_NONCE_BYTES || datalen != 8) {
         return APR_SUCCESS;
@@ -136,9 +127,7 @@ static apr_status_t ss_replay_collect(ap_socache_instance_t *instance, server_re
         carry->ids = ids;
         carry->cap = cap;
     }
-    for (i = 0; i < 8; i++) {
-        expiry = (expiry << 8) | data[i];
-    }
+    expiry = ss_be64_get(data);
     memcpy(carry->ids[carry->n].id, id, SS_NONCE_BYTES);
     carry->ids[carry->n].expiry = (apr_time_t)expiry;
     carry->n++;
@@ -180,7 +169,7 @@ static void ss_replay_restore(server_rec *s, apr_pool_t *ptemp, ss_replay_carry 
         if (carry->ids[i].expiry <= now) {
             continue;
         }
-        ss_expiry_encode(value, carry->ids[i].expiry);
+        ss_be64_put(value, (uint64_t)carry->ids[i].expiry);
         if (ss_replay.provider->store(ss_replay.instance, s, carry->ids[i].id,
                                       SS_NONCE_BYTES, carry->ids[i].expiry, value,
                                       sizeof(value), ptemp) == APR_SUCCESS) {
@@ -308,7 +297,7 @@ static void ss_cache_answered(request_rec *r)
  * cache-unavailable when the cache cannot answer (fail closed).  Without an
  * atomic add-if-absent in socache, servers sharing memcache/redis keep a tiny
  * race window; the ticket timeout bounds it. */
-ss_reason ss_replay_check(request_rec *r, const ss_ticket *t, int timeout)
+ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout)
 {
     unsigned char buf[8];
     unsigned int len = sizeof(buf);
@@ -338,7 +327,7 @@ ss_reason ss_replay_check(request_rec *r, const ss_ticket *t, int timeout)
         apr_time_t expiry = apr_time_from_sec(t->iat + timeout + SS_CLOCK_SKEW);
         unsigned char value[8];
 
-        ss_expiry_encode(value, expiry);
+        ss_be64_put(value, (uint64_t)expiry);
         rv = ss_replay.provider->store(ss_replay.instance, r->server, t->nonce,
                                       sizeof(t->nonce), expiry, value, sizeof(value),
                                       r->pool);
