@@ -1,4 +1,4 @@
-/* Ticket format v1 (SPEC.md section 7): seal and open. */
+/* Tickets (docs/PROTOCOL.md, "Ticket format"): seal and open. */
 #include <string.h>
 #include <sodium.h>
 #include <apr_strings.h>

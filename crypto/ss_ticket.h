@@ -1,4 +1,4 @@
-/* Ticket format v1 (SPEC.md section 7): seal and open, with the rejection
+/* Tickets (docs/PROTOCOL.md, "Ticket format"): seal and open, with the rejection
  * reasons that need no httpd.  Plain C on APR + libsodium. */
 #ifndef SS_TICKET_H
 #define SS_TICKET_H

@@ -1,4 +1,4 @@
-/* Unit tests of crypto/ss_ticket.c: the test vectors of SPEC.md section 7,
+/* Unit tests of crypto/ss_ticket.c: the test vectors of docs/PROTOCOL.md,
  * round trips, tampering, key rotation, every rejection reason and its
  * order, time boundaries, and the validation of the fields. */
 #include <stdarg.h>
@@ -129,7 +129,7 @@ static ss_reason open_bad(fixture *f, const char *text, size_t len)
 }
 
 /* A ticket made by hand: any version byte, kid and payload, sealed with
- * the AEAD of SPEC.md section 7 (AD = 0x01 || kid || dst). */
+ * the AEAD of docs/PROTOCOL.md, "Ticket format" (AD = 0x01 || kid || dst). */
 static char *craft(fixture *f, unsigned char version, const ss_key *key,
                    const unsigned char *pt, size_t ptlen)
 {
@@ -440,7 +440,7 @@ static void test_wrong_key(void **state)
     assert_true(is_zero(&t, sizeof(t)));
 }
 
-/* SPEC.md section 2: the first key seals, every key opens. */
+/* docs/PROTOCOL.md, "Keys": the first key seals, every key opens. */
 static void test_key_rotation(void **state)
 {
     fixture *f = *state;
