@@ -1,5 +1,6 @@
-/* The shared-session handler: receiving tickets (SPEC.md sections 3-5) and
- * sending users across with "go" (section 4, A's side). */
+/* The shared-session handler: receiving tickets (docs/PROTOCOL.md, "Opening a
+ * ticket: checks and reasons", "The script flow") and sending users across
+ * with "go" ("The navigation flow", A's side). */
 
 #include "ss_glue.h"
 

@@ -1,5 +1,5 @@
-"""Issue 4, item 2: `go`, the navigation flow on the sending side (SPEC.md
-section 4), end to end on a real apache2.
+"""`go`, the navigation flow on the sending side (docs/PROTOCOL.md, "The
+navigation flow"), end to end on a real apache2.
 
 Sites: http://a.test http://b.test http://c.test https://secure.test and
 http://127.0.0.1:P1 (an entry with a port: the instance's second port).
