@@ -147,9 +147,10 @@ static const char *ss_set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
 
     ss_replay.directives_seen = 1;
     v = apr_strtoi64(arg, &end, 10);
-    if (!*arg || *end || v < 1 || v > 3600) {
+    if (!*arg || *end || v < SS_TIMEOUT_MIN || v > SS_TIMEOUT_MAX) {
         return apr_psprintf(cmd->pool, "SharedSessionTimeout: '%s' is out of range: "
-                            "give whole seconds from 1 to 3600", arg);
+                            "give whole seconds from %d to %d", arg, SS_TIMEOUT_MIN,
+                            SS_TIMEOUT_MAX);
     }
     conf->timeout = (int)v;
     conf->timeout_set = 1;

@@ -50,7 +50,7 @@ APLOG_USE_MODULE(shared_session);
 #define SS_MUTEX_TYPE       "shared-session-cache"
 #define SS_CACHE_ID         "mod_shared_session-replay"
 #define SS_DEFAULT_PATH     "/shared-session/"
-#define SS_DEFAULT_TIMEOUT  30
+#define SS_DEFAULT_TIMEOUT  SS_TIMEOUT_DEFAULT
 #define SS_DEFAULT_CACHE    "shmcb"
 #define SS_DEFAULT_CACHE_FILE "shared-session-replay"   /* in DefaultRuntimeDir */
 #define SS_DEFAULT_CACHE_SIZE (4 * 1024 * 1024)
