@@ -396,6 +396,8 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(ss_log_redact, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
+    /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
+    ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

@@ -14,7 +14,7 @@ MARK = "@@"
 # One loader tag exactly as SPEC.md section 3/6 writes it.
 TAG_RE = re.compile(
     r'<script src="(?P<origin>https?://[^/"]+)(?P<path>/[^"]*?/)'
-    r'(?P<ticket>[A-Za-z0-9_-]+)\.js" async referrerpolicy="origin"></script>')
+    r'(?P<ticket>[A-Za-z0-9_-]+)\.js" async="async" referrerpolicy="origin"></script>')
 ANY_SCRIPT = b"<script src="
 
 
