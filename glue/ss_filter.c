@@ -23,12 +23,15 @@
  *   after everything in pending (set aside: its data may be transient).
  * - the headers are final as soon as anything reaches the HTTP header
  *   filter, so they are fixed (once, ss_filter_pass) before the first pass,
- *   unless the response ends untouched in that very pass (a fragment).
+ *   unless the response ends untouched in that very pass (a fragment);
+ *   fixing them also adds the late header filter, which keeps the answer
+ *   private whatever runs after this filter.
  *
  * Buckets move only through SS_FILTER_MOVE (ss_filter_move: the first n
  * bytes of a bucket) and ss_filter_pass (pending out); once the insertion
  * point is found the tags go in, and the filter passes the rest of bb on
- * and removes itself. */
+ * and removes itself.  The decision is taken once per response (a request
+ * note): a second SHARED_SESSION in the chain passes everything on. */
 
 #define SS_FILTER_PASS_BYTES (64 * 1024)  /* pass on at least this often while scanning */
 #define SS_FILTER_NOTE "shared-session-loader"  /* set once the filter has decided */
@@ -250,7 +253,10 @@ apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 /* The response changes per request once the loader may be in it: what
  * depends on the bytes goes now, what keeps it out of shared caches is
- * asserted by the late header filter. */
+ * asserted by the late header filter.  Private, not no-store: the tickets
+ * are single-use and expire within SharedSessionTimeout, so a copy in the
+ * browser's own cache hands nothing to anyone else; shared caches are what
+ * must never keep a page with one user's tickets. */
 static void ss_fix_headers(request_rec *r)
 {
     apr_table_t *tables[2];

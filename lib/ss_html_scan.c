@@ -194,21 +194,26 @@ static void scan_start_tag(ss_html_scan *s, unsigned char c)
  * ends the name close the element. */
 static void scan_raw(ss_html_scan *s, unsigned char c)
 {
-    unsigned int j = s->k - 1u;     /* index into "/name" */
+    unsigned int j = s->k - 1u;     /* bytes of "/name" matched */
     unsigned int n = scan_names[s->raw].len;
+    int match;
 
-    if (j == 0 ? c == '/'
-        : j <= n ? SCAN_LOWER_IS(c, (unsigned char)scan_names[s->raw].name[j - 1])
-        : 0) {
-        s->k++;
+    if (j == 0) {
+        match = c == '/';
     }
-    else if (j == n + 1 && scan_ends_tag_name(c)) {
+    else if (j <= n) {
+        match = SCAN_LOWER_IS(c, (unsigned char)scan_names[s->raw].name[j - 1]);
+    }
+    else if (scan_ends_tag_name(c)) {
         s->mode = SCAN_TEXT;
         s->k = 0;
+        return;
     }
     else {
-        s->k = c == '<' ? 1 : 0;
+        match = 0;
     }
+    /* a failing '<' may open the end tag right here */
+    s->k = match ? (unsigned char)(s->k + 1) : (unsigned char)(c == '<');
 }
 
 void ss_html_scan_init(ss_html_scan *s)

@@ -730,6 +730,34 @@ static void test_protocol_no_tag_passes_everything(void **unused)
     assert_int_equal(s.held, 6);
 }
 
+/* Only a possible insertion point is held: a comment, a script's text or a
+ * tag that cannot be "</head" or "<body" goes on at once, and "</head"
+ * inside them is no insertion point. */
+static void test_protocol_skipped_markup_is_never_held(void **unused)
+{
+    static const char *const chunks[] = {
+        "<html><head><!", "-- </he", "ad> -", "-", "><scr", "ipt>var s='<bo",
+        "dy>';</scr", "ipt", " <s", "pan>",
+    };
+    ss_html_scan s;
+    ss_html_scan_result r;
+    size_t k;
+
+    ss_html_scan_init(&s);
+    for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        feed_str(&s, chunks[k], &r);
+        assert_int_equal(r.found, 0);
+        assert_int_equal(r.pos, strlen(chunks[k]));
+        assert_int_equal(s.held, 0);
+    }
+    feed_str(&s, "</", &r);         /* text again: this one may be "</head" */
+    assert_int_equal(r.pos, 0);
+    assert_int_equal(s.held, 2);
+    feed_str(&s, "head>", &r);
+    assert_int_equal(r.found, 1);
+    assert_int_equal(r.held_in_tag, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_protocol_hold_then_found_in_held),
         cmocka_unit_test(test_protocol_held_fails_and_restarts),
         cmocka_unit_test(test_protocol_no_tag_passes_everything),
+        cmocka_unit_test(test_protocol_skipped_markup_is_never_held),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
