@@ -36,7 +36,11 @@ enum {
 
 /* The names that matter after '<', lowercase.  None is a prefix of another,
  * so at most one is complete at a time. */
-enum { NAME_HEAD_END, NAME_BODY, NAME_COMMENT, NAME_RAW_FIRST };
+enum {
+    NAME_HEAD_END, NAME_BODY, NAME_COMMENT,
+    NAME_SCRIPT, NAME_STYLE, NAME_TEXTAREA, NAME_TITLE      /* raw text */
+};
+#define NAME_RAW_FIRST NAME_SCRIPT
 static const struct {
     const char *name;
     unsigned char len;
@@ -44,8 +48,10 @@ static const struct {
     [NAME_HEAD_END] = { "/head", 5 },
     [NAME_BODY]     = { "body", 4 },
     [NAME_COMMENT]  = { "!--", 3 },
-    /* the raw-text elements, from NAME_RAW_FIRST on */
-    { "script", 6 }, { "style", 5 }, { "textarea", 8 }, { "title", 5 },
+    [NAME_SCRIPT]   = { "script", 6 },
+    [NAME_STYLE]    = { "style", 5 },
+    [NAME_TEXTAREA] = { "textarea", 8 },
+    [NAME_TITLE]    = { "title", 5 },
 };
 #define NAMES_ALL ((1u << (sizeof(scan_names) / sizeof(scan_names[0]))) - 1)
 #define NAMES_INSERT ((1u << NAME_HEAD_END) | (1u << NAME_BODY))
@@ -110,12 +116,35 @@ static void scan_comment(ss_html_scan *s, unsigned char c)
     }
 }
 
+/* The first byte after '<' (most tags end the candidate right here). */
+static void scan_name_first(ss_html_scan *s, unsigned char c)
+{
+    unsigned int names;
+
+    switch (c) {
+    case '/':           names = 1u << NAME_HEAD_END; break;
+    case 'b': case 'B': names = 1u << NAME_BODY; break;
+    case '!':           names = 1u << NAME_COMMENT; break;
+    case 's': case 'S': names = (1u << NAME_SCRIPT) | (1u << NAME_STYLE); break;
+    case 't': case 'T': names = (1u << NAME_TEXTAREA) | (1u << NAME_TITLE); break;
+    case '?':           s->mode = SCAN_BOGUS; return;
+    case '<':           scan_open(s); return;     /* the next candidate */
+    default:            s->mode = SCAN_TEXT; return;
+    }
+    s->names = (unsigned char)names;
+    s->k = 1;
+}
+
 /* One byte after '<'.  Returns 1 when it completes the insertion point. */
 static int scan_name(ss_html_scan *s, unsigned char c)
 {
     unsigned int keep = 0, i;
 
-    for (i = 0; i < sizeof(scan_names) / sizeof(scan_names[0]); i++) {
+    if (s->k == 0) {
+        scan_name_first(s, c);
+        return 0;
+    }
+    for (i = 0; (s->names >> i) != 0; i++) {
         if (!(s->names & (1u << i))) {
             continue;
         }
@@ -149,9 +178,9 @@ static int scan_name(ss_html_scan *s, unsigned char c)
         s->k++;
         return 0;
     }
-    /* no name: "<!" and "<?" open a bogus comment (c may already end it),
-     * anything else is text, and a failing '<' may open the next tag */
-    if ((s->k == 0 && c == '?') || (s->k > 0 && (s->names & (1u << NAME_COMMENT)))) {
+    /* no name: after "<!" a bogus comment (c may already end it), anything
+     * else is text, and a failing '<' may open the next tag */
+    if (s->names & (1u << NAME_COMMENT)) {
         s->mode = c == '>' ? SCAN_TEXT : SCAN_BOGUS;
     }
     else if (c == '<') {
