@@ -335,8 +335,9 @@ def test_insertion_point(site, name):
 
 
 def test_exact_markup(site):
-    """One tag per target, exactly as SPEC.md section 3 writes it, in the
-    order of SharedSessionSites, nothing between them."""
+    """One tag per target, exactly as docs/PROTOCOL.md ("The script flow")
+    writes it (valid XHTML too), in the order of SharedSessionSites,
+    nothing between them."""
     r = get(site, "/f/head.html")
     body = r.body.decode()
     m = re.fullmatch(
@@ -653,7 +654,7 @@ def test_304_stays_304(site, cond):
 
 def test_206_range_untouched(site):
     """A Range request on a static page: the 206 carries the bytes of the
-    file (SPEC.md section 6: not 206), with the file's validators."""
+    file (the filter stays out of ranges), with the file's validators."""
     body = file_bytes(site, "/f/head.html")
     base = get(site, "/f/head.html", cookie=None)
     r = get(site, "/f/head.html", headers=[("Range", "bytes=0-59")])
@@ -733,7 +734,7 @@ def test_failed_login_has_no_loader(site):
 
 
 # ---------------------------------------------------------------------------
-# Ticket size: SPEC.md sections 5 and 6 (6000 characters at most).  A ticket
+# Ticket size: 6000 characters at most (docs/PROTOCOL.md, "Limits").  A ticket
 # from a.test is base64url(63 + len(session) bytes): a session of 4437 bytes
 # makes 6000 characters, one more byte 6002.
 
