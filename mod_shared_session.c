@@ -244,6 +244,36 @@ static int ss_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* The fixed part of every loader tag, once per start instead of per page.
+ * Start-up work, not a check: post_config (never run by "apache2 -t"); the
+ * first of its two runs at start-up reads a configuration that is thrown
+ * away, so the work is done on the second. */
+static int ss_prepare_loader_heads(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    if (!ss_replay.directives_seen
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        ss_server_conf *conf = ss_conf(vs);
+        int i, n = conf->sites->nelts;
+
+        conf->loader_heads = apr_palloc(pconf, (apr_size_t)n * sizeof(*conf->loader_heads) + 1);
+        conf->loader_head_lens = apr_palloc(pconf, (apr_size_t)n * sizeof(apr_size_t) + 1);
+        for (i = 0; i < n; i++) {
+            const ss_site *site = &APR_ARRAY_IDX(conf->sites, i, ss_site);
+
+            conf->loader_heads[i] = apr_pstrcat(pconf, SS_LOADER_HEAD,
+                                                ss_site_origin(pconf, site), conf->path, NULL);
+            conf->loader_head_lens[i] = strlen(conf->loader_heads[i]);
+        }
+    }
+    return OK;
+}
+
 static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -295,36 +325,6 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     if (needs_cache) {
         return ss_replay_configure(pconf, ptemp);
-    }
-    return OK;
-}
-
-/* The fixed part of every loader tag, once per start instead of per page.
- * Start-up work, not a check: post_config (never run by "apache2 -t"); the
- * first of its two runs at start-up reads a configuration that is thrown
- * away, so the work is done on the second. */
-static int ss_prepare_loader_heads(apr_pool_t *pconf, apr_pool_t *plog,
-                                   apr_pool_t *ptemp, server_rec *s)
-{
-    server_rec *vs;
-
-    if (!ss_replay.directives_seen
-        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    for (vs = s; vs; vs = vs->next) {
-        ss_server_conf *conf = ss_conf(vs);
-        int i, n = conf->sites->nelts;
-
-        conf->loader_heads = apr_palloc(pconf, (apr_size_t)n * sizeof(*conf->loader_heads) + 1);
-        conf->loader_head_lens = apr_palloc(pconf, (apr_size_t)n * sizeof(apr_size_t) + 1);
-        for (i = 0; i < n; i++) {
-            const ss_site *site = &APR_ARRAY_IDX(conf->sites, i, ss_site);
-
-            conf->loader_heads[i] = apr_pstrcat(pconf, SS_LOADER_HEAD,
-                                                ss_site_origin(pconf, site), conf->path, NULL);
-            conf->loader_head_lens[i] = strlen(conf->loader_heads[i]);
-        }
     }
     return OK;
 }
