@@ -201,6 +201,17 @@ static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *
     ss_replay.directives_seen = 1;
     ss_replay.spec = arg;
     ss_replay.where = ss_where(cmd);
+    /* memcache and redis are spoken to by the module itself (atomic add) */
+    if (!strncmp(arg, "memcache:", 9) || !strncmp(arg, "redis:", 6)
+        || !strcmp(arg, "memcache") || !strcmp(arg, "redis")) {
+        const char *list = ap_strchr_c(arg, ':');
+
+        if (ss_kv_client_parse(&ss_replay.kv, cmd->pool,
+                               *arg == 'm' ? SS_KV_MEMCACHE : SS_KV_REDIS,
+                               list ? list + 1 : NULL, &err) != APR_SUCCESS) {
+            return apr_pstrcat(cmd->pool, "SharedSessionReplayCache: ", err, NULL);
+        }
+    }
     return NULL;
 }
 
