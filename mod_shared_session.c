@@ -229,7 +229,7 @@ static const command_rec ss_cmds[] = {
     AP_INIT_FLAG("SharedSessionCheckReferer", ss_set_check_referer, NULL, RSRC_CONF,
                  "On: a ticket must come with a Referer or Origin of its source site (default On)"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
-                  "provider[:args] of mod_socache for one-time tickets, or none (default shmcb)"),
+                  "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
     { NULL }
 };
 

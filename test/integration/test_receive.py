@@ -801,9 +801,9 @@ def test_cache_unavailable_then_recovers(httpd, module_so, tool, keys, gen_dir):
                         "--save", "", "--appendonly", "no"], port, "redis-late", gen_dir)
     d.start()
     try:
-        # every child finds the cache again by itself (apr_redis retries a
-        # server it marked dead 5 s later): once that time has passed in
-        # every child, tickets are accepted again, all of them
+        # every child finds the cache again by itself (it tries a server
+        # whose connect failed again 0.5 s later): once that time has passed
+        # in every child, tickets are accepted again, all of them
         deadline = time.monotonic() + 20
         while True:
             ok = all(entry(h, b.script(b.mint("user=carol")))["result"] == "replaced"
