@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define SS_KV_KEY_PREFIX "mss-replay:"
+#define SS_KV_KEY_PREFIX "mod_shared_session-replay:"
 
 void ss_kv_key(char *key, const unsigned char id[SS_KV_ID_BYTES])
 {

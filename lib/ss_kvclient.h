@@ -29,8 +29,8 @@ typedef enum { SS_KV_MEMCACHE, SS_KV_REDIS } ss_kv_kind;
 #define SS_KV_MEMCACHE_PORT 11211
 #define SS_KV_REDIS_PORT    6379
 #define SS_KV_ID_BYTES      24          /* a ticket id */
-#define SS_KV_KEY_MAX       64
-#define SS_KV_REQUEST_MAX   160
+#define SS_KV_KEY_MAX       96
+#define SS_KV_REQUEST_MAX   256
 #define SS_KV_REPLY_MAX     512         /* a longer reply is a protocol error */
 #define SS_KV_CONNECT_TIMEOUT apr_time_from_sec(1)
 #define SS_KV_IO_TIMEOUT      apr_time_from_sec(1)
@@ -45,8 +45,11 @@ typedef enum {
 
 /* ---- protocol (pure functions) ---------------------------------------- */
 
-/* The key of a ticket id: "mss-replay:" and the id in lower-case hex.
- * Writes a NUL-terminated string of at most SS_KV_KEY_MAX bytes. */
+/* The key of a ticket id: "mod_shared_session-replay:" and the id in
+ * lower-case hex, the key mod_socache_memcache and mod_socache_redis gave
+ * it, so that servers still on a version that used them and upgraded ones
+ * see each other's ids during a rolling upgrade.  Writes a NUL-terminated
+ * string of at most SS_KV_KEY_MAX bytes. */
 void ss_kv_key(char *key, const unsigned char id[SS_KV_ID_BYTES]);
 
 /* The add-if-absent command for key with a lifetime of ttl_ms (at least 1

@@ -137,6 +137,49 @@ def test_server_list_shards_ids(httpd, module_so, tool, keys, gen_dir):
             d2.stop()
 
 
+@pytest.mark.parametrize("kind", ["memcache", "redis"])
+def test_ids_stored_by_the_previous_version_are_seen(httpd, module_so, tool, keys, gen_dir,
+                                                     kind):
+    """During a rolling upgrade, servers still on a version that used
+    mod_socache_memcache/redis store an id under "mod_shared_session-replay:"
+    and its hex; an upgraded server sees it (and the other way round)."""
+    d = store_daemon(kind, gen_dir)
+    try:
+        h = site(httpd, keys, f"upgrade-{kind}", f"{kind}:127.0.0.1:{d.port}")
+        b = Client(h, tool, keys["key1"])
+        key = sstickets.key_from_file(keys["key1"])
+        nonce = bytes(range(100, 124))
+        name = b"mod_shared_session-replay:" + nonce.hex().encode()
+        if kind == "redis":
+            cmd = (b"*4\r\n$5\r\nSETEX\r\n$%d\r\n%s\r\n$2\r\n60\r\n$8\r\n12345678\r\n"
+                   % (len(name), name))
+            want = b"+OK\r\n"
+        else:
+            cmd = b"set %s 0 60 8\r\n12345678\r\n" % name
+            want = b"STORED\r\n"
+        with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+            s.sendall(cmd)
+            assert s.recv(100) == want
+        t = sstickets.seal(key, "a.test", "b.test", nonce=nonce)
+        e = h.access_entry(b.script(t))
+        assert (e["result"], e["reason"]) == ("rejected", "replayed")
+        # and a key this version stores is under the same name
+        nonce2 = bytes(range(50, 74))
+        t2 = sstickets.seal(key, "a.test", "b.test", nonce=nonce2)
+        assert h.access_entry(b.script(t2))["result"] == "replaced"
+        name2 = b"mod_shared_session-replay:" + nonce2.hex().encode()
+        get = (b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(name2), name2)
+               if kind == "redis" else b"get %s\r\n" % name2)
+        with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+            s.sendall(get)
+            time.sleep(0.2)
+            reply = s.recv(300)
+        assert reply.startswith(b"$1\r\n1" if kind == "redis" else b"VALUE " + name2), reply
+        h.stop()
+    finally:
+        d.stop()
+
+
 def redis_dbsize(port):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"*1\r\n$6\r\nDBSIZE\r\n")

@@ -22,7 +22,7 @@
 static const unsigned char ID[SS_KV_ID_BYTES] = {
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
     0x0c, 0x0d, 0x0e, 0x0f, 0xa0, 0xb1, 0xc2, 0xd3, 0xe4, 0xf5, 0xff, 0x10 };
-#define ID_KEY "mss-replay:000102030405060708090a0b0c0d0e0fa0b1c2d3e4f5ff10"
+#define ID_KEY "mod_shared_session-replay:000102030405060708090a0b0c0d0e0fa0b1c2d3e4f5ff10"
 
 static void test_key(void **state)
 {
@@ -51,7 +51,7 @@ static void test_memcache_request(void **state)
     ss_kv_claim_request(SS_KV_MEMCACHE, buf, sizeof(buf), ID_KEY, -5);
     assert_string_equal(buf, "add " ID_KEY " 0 1 1\r\n1\r\n");
     /* too small a buffer: nothing, not a cut command */
-    assert_int_equal(ss_kv_claim_request(SS_KV_MEMCACHE, buf, 20, ID_KEY, 1000), 0);
+    assert_int_equal(ss_kv_claim_request(SS_KV_MEMCACHE, buf, 40, ID_KEY, 1000), 0);
 }
 
 static void test_redis_request(void **state)
@@ -60,11 +60,11 @@ static void test_redis_request(void **state)
 
     (void)state;
     assert_int_not_equal(ss_kv_claim_request(SS_KV_REDIS, buf, sizeof(buf), ID_KEY, 35000), 0);
-    assert_string_equal(buf, "*6\r\n$3\r\nSET\r\n$59\r\n" ID_KEY "\r\n$1\r\n1\r\n"
+    assert_string_equal(buf, "*6\r\n$3\r\nSET\r\n$74\r\n" ID_KEY "\r\n$1\r\n1\r\n"
                         "$2\r\nNX\r\n$2\r\nPX\r\n$5\r\n35000\r\n");
     ss_kv_claim_request(SS_KV_REDIS, buf, sizeof(buf), ID_KEY, 0);
     assert_non_null(strstr(buf, "$2\r\nPX\r\n$1\r\n1\r\n"));
-    assert_int_equal(ss_kv_claim_request(SS_KV_REDIS, buf, 60, ID_KEY, 1000), 0);
+    assert_int_equal(ss_kv_claim_request(SS_KV_REDIS, buf, 80, ID_KEY, 1000), 0);
 }
 
 static void expect_reply(ss_kv_kind kind, const char *reply, apr_status_t want_rv,
