@@ -205,7 +205,7 @@ static int ss_replay_create(server_rec *s, apr_pool_t *ptemp, ss_replay_kept *ke
     err = ss_replay.provider->create(&ss_replay.instance, ss_replay.provider_args,
                                      ptemp, pool);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SSLOGNO(00013)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SSLOGNO(00068)
                      "SharedSessionReplayCache '%s': %s", spec, err);
         return !OK;
     }

@@ -41,8 +41,9 @@ build/soak/<scenario>/ (logs and config kept until the next run).
 Tickets come from `shared-session-tool mint --count N`, one file per wrk
 thread, sized from a 2 s pages-only warm-up run.  They must stay fresh for
 the whole run, so SharedSessionTimeout is the run's length plus two minutes.
-graceful and keys use a 32 MiB shmcb replay cache so that their replay
-checks measure the restart, not evictions; load uses the default cache.
+Every shmcb scenario uses a 32 MiB replay cache (about 600,000 ids): tickets
+minted before the run stay valid for all of it, and a cache that cannot hold
+them all refuses those whose ids it may have dropped (cache-unavailable).
 
 Options: --quick (12 s per scenario, a little over a minute in all),
 --duration S, --connections C, --threads T, --only a,b.  Exit status 1 when
@@ -374,7 +375,10 @@ class Wrk:
 
 
 class RssSampler(threading.Thread):
-    """VmRSS (kB) of every child of the apache2 parent, every `every` s."""
+    """Private resident memory (kB: VmRSS less RssShmem) of every child of the
+    apache2 parent, every `every` s.  The replay cache's shared segment is
+    left out: its pages become resident as the cache fills for the first
+    time, which is not growth of a child."""
 
     def __init__(self, ppid, every):
         super().__init__(daemon=True)
@@ -385,14 +389,17 @@ class RssSampler(threading.Thread):
 
     @staticmethod
     def rss(pid):
+        vals = {}
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
+                    if line.startswith(("VmRSS:", "RssShmem:")):
+                        vals[line.split(":")[0]] = int(line.split()[1])
         except OSError:
             pass
-        return None
+        if "VmRSS" not in vals:
+            return None
+        return vals["VmRSS"] - vals.get("RssShmem", 0)
 
     def sample(self):
         kids = {}
@@ -661,7 +668,11 @@ def scenario_load(ctx):
     args = ctx.args
     rep = Report("load", f"{args.duration} s of wrk, {args.connections} connections, "
                  "pages + script tickets + navigation tickets")
-    run = Run("load", [ctx.key1], ctx.timeout()).start()
+    # the tickets are minted before the run and stay valid for all of it:
+    # the cache must hold every id of the run (the default 4 MB holds 74,752;
+    # a smaller one refuses the tickets whose ids it may have dropped)
+    run = Run("load", [ctx.key1], ctx.timeout(),
+              cache=f"shmcb:{SOAK_ROOT / 'load'}/replay({BIG_SHMCB})").start()
     prober = Prober(run, ctx.tool, str(ctx.key1))
     warmup = args.warmup
     events = []
