@@ -209,6 +209,17 @@ static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *
     ss_replay.directives_seen = 1;
     ss_replay.spec = arg;
     ss_replay.where = ss_where(cmd);
+    /* memcache and redis are spoken to by the module itself (atomic add) */
+    if (!strncmp(arg, "memcache:", 9) || !strncmp(arg, "redis:", 6)
+        || !strcmp(arg, "memcache") || !strcmp(arg, "redis")) {
+        const char *list = ap_strchr_c(arg, ':');
+
+        if (ss_kv_client_parse(&ss_replay.kv, cmd->pool,
+                               *arg == 'm' ? SS_KV_MEMCACHE : SS_KV_REDIS,
+                               list ? list + 1 : NULL, &err) != APR_SUCCESS) {
+            return apr_pstrcat(cmd->pool, "SharedSessionReplayCache: ", err, NULL);
+        }
+    }
     return NULL;
 }
 
@@ -226,7 +237,7 @@ static const command_rec ss_cmds[] = {
     AP_INIT_FLAG("SharedSessionCheckReferer", ss_set_check_referer, NULL, RSRC_CONF,
                  "On: a ticket must come with a Referer or Origin of its source site (default On)"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
-                  "provider[:args] of mod_socache for one-time tickets, or none (default shmcb)"),
+                  "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
     { NULL }
 };
 

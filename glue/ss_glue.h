@@ -36,6 +36,8 @@
 #include "ss_session_codec.h"
 #include "ss_html_scan.h"
 #include "ss_request.h"
+#include "ss_kvclient.h"
+#include "ss_replay_floor.h"
 
 extern module AP_MODULE_DECLARE_DATA shared_session_module;
 APLOG_USE_MODULE(shared_session);
@@ -81,8 +83,11 @@ typedef struct ss_replay_conf {
     const char *spec;               /* as configured, or NULL for the default */
     const char *where;
     const ap_socache_provider_t *provider;
-    ap_socache_instance_t *instance;
+    const char *provider_args;
+    ap_socache_instance_t *instance;    /* kept across restarts (glue/ss_replay.c) */
     apr_global_mutex_t *mutex;
+    ss_kv_client *kv;                   /* memcache/redis: the module's own client */
+    ss_replay_floor *floor;             /* shmcb: ids that may have been pushed out */
     int none;
     int egeneral_is_miss;           /* dbm answers APR_EGENERAL for a missing id */
     int directives_seen;            /* any SharedSession* directive seen */

@@ -1038,7 +1038,7 @@ def redis_sites(readme_dir, tls, site_key, module_so):
         s = start_sites(readme_dir, tls, "redis",
                         [block("server-cookie").text, block("server-redis").text],
                         [block("vhost-cookie").text],
-                        modules=["filter", "socache_redis"],
+                        modules=["filter"],
                         values={"key": site_key, "redis_port": redis.port})
         s.redis = redis
         yield s
