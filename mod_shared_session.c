@@ -266,6 +266,7 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int needs_cache = 0;
     server_rec *vs;
 
+    ss_check_sites(ptemp, s);
     if (!ss_replay.directives_seen) {
         return OK;
     }
@@ -382,6 +383,7 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(ss_log_redact, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
+    ss_admin_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

@@ -198,6 +198,8 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (!ctx) {
         apr_size_t tags_len = 0;
+
+        ss_filter_check_session(r);
         const char *tags = ss_filter_wanted(f)
             ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
 
@@ -263,6 +265,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             if (!ctx->headers_done) {
                 ss_fix_headers(r);
             }
+            ss_count(SS_COUNT_LOADERS);
             /* done: everything after the insertion point goes on untouched */
             ap_remove_output_filter(f);
             APR_BRIGADE_PREPEND(bb, ctx->pending);

@@ -113,4 +113,6 @@ int ss_handler(request_rec *r);
 /* glue/ss_filter.c */
 apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
+#include "ss_admin.h"
+
 #endif
