@@ -493,3 +493,54 @@ def test_status_counts_replay_cache_errors(httpd, module_so, tool, keys):
     s = status_auto(h)
     assert s["ReplayCacheErrors"] == 2 and s["RejectedCacheUnavailable"] == 2, s
     h.allow("MSS01031", "AH")
+
+
+# ---------------------------------------------------------------------------
+# An application behind mod_proxy reads the session through a header (the
+# README's walk-through runs in test_readme.py under TLS and SessionMaxAge;
+# here without SessionMaxAge, where no session reads as an empty value, and
+# where Session is not on, "(null)")
+
+def test_backend_header_is_overwritten_with_or_without_session(httpd, module_so, tool, keys):
+    import json
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+    from pyhttpd import free_port, wait_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent
+                                                 / "backend_echo.py"), str(port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 10, proc)
+        h = httpd("backend")
+        two_sites(h, keys["key1"], modules=["proxy", "proxy_http"], b_extra=f"""
+    <Location "/app/">
+        ProxyPass "http://127.0.0.1:{port}/"
+        RequestHeader set X-Session "%{{HTTP_SESSION}}e"
+    </Location>
+    <Location "/app/off/">
+        Session Off
+    </Location>""")
+        h.start()
+        b = Client(h, tool, keys["key1"])
+        forged = [("X-Session", "user=mallory"), ("Session", "user=mallory")]
+
+        def seen(cookie=None, path="/app/echo"):
+            r = request(h.port, path, host=f"b.test:{h.port}",
+                        headers=forged + ([("Cookie", cookie)] if cookie else []))
+            assert r.status == 200, r
+            return json.loads(r.body)["x-session"]
+
+        assert seen() == [""]
+        r = b.script(b.mint(session="user=alice"))
+        cookie = pyhttpd_cookie(r)
+        assert seen(cookie) == ["user=alice"]
+        # where Session is not on, mod_headers writes "(null)": still not the client's
+        assert seen(cookie, path="/app/off/echo") == ["(null)"]
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(10)
