@@ -129,13 +129,14 @@ static void ss_walk(apr_pool_t *p, const ap_directive_t *d, ss_tree_host *h,
     }
 }
 
-/* 1 when an entry is for exactly this host (and, when it names a port, one
- * the server listens on). */
+/* 1 when a host belongs to an entry (the entry's host or a subdomain of it,
+ * as requests are matched) on a port the server listens on, when the entry
+ * names one. */
 static int ss_entry_names(const ss_site *e, const char *host, const server_rec *vs)
 {
     const server_addr_rec *a;
 
-    if (strcmp(e->host, host)) {
+    if (!ss_host_within(host, e->host)) {
         return 0;
     }
     if (!e->port || !vs->is_virtual || vs->port == e->port) {
@@ -226,14 +227,8 @@ static void ss_check_served(apr_pool_t *p, server_rec *vs, const ss_tree_host *h
         for (j = 0; j < sites->nelts; j++) {
             const ss_site *e = &APR_ARRAY_IDX(sites, j, ss_site);
 
-            if (!strcmp(n->host, e->host)) {
-                within = apr_psprintf(p, " (the entry %s names another port)", e->id);
-                break;
-            }
             if (ss_host_within(n->host, e->host)) {
-                within = apr_psprintf(p, " (it is within the entry %s, but tickets, "
-                                      "loaders and go work on an entry's own host only)",
-                                      e->id);
+                within = apr_psprintf(p, " (the entry %s names another port)", e->id);
                 break;
             }
         }
@@ -347,7 +342,9 @@ static apr_uint32_t ss_filter_without_session_said;
 
 void ss_filter_check_session(request_rec *r)
 {
-    if (apr_atomic_read32(&ss_filter_without_session_said) || ss_load_session(r)) {
+    /* without SharedSessionSites the cause is that (configtest says so) */
+    if (apr_atomic_read32(&ss_filter_without_session_said)
+        || !ss_conf(r->server)->sites->nelts || ss_load_session(r)) {
         return;
     }
     /* the SharedSessionCookie directive (sharing an application's own

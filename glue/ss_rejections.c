@@ -71,20 +71,21 @@ static void ss_warn_unknown_key(request_rec *r, const ss_server_conf *conf,
         || hlen < 1 + SS_KID_BYTES) {
         return;
     }
-    if (head[0] != SS_TICKET_VERSION && head[0] != SS_TICKET_VERSION_2) {
+    if (ss_keyring_find(conf->keys, head + 1)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01086)
                       "%s refused (reason=unknown-key) since the last such line in this "
-                      "process: the last one has format version %d, which this module "
-                      "does not read: the sites run different versions of "
-                      "mod_shared_session", n, head[0]);
+                      "process: the last one names a key of this site but has format "
+                      "version %d, which this module does not read: the sites run "
+                      "different versions of mod_shared_session", n, head[0]);
         return;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01080)
                   "%s refused (reason=unknown-key) since the last such line in this "
                   "process: the last one was sealed with key id %s, and this site opens "
-                  "key ids %s (SharedSessionKeyFile, %s): the sites use different keys; "
-                  "copy the same key file to every site (to rotate, list the new key "
-                  "first and keep the old one for one SharedSessionTimeout)", n,
+                  "key ids %s (SharedSessionKeyFile, %s): the sites use different keys "
+                  "(or the ticket was not made by a listed site); copy the same key file "
+                  "to every site (to rotate, list the new key first and keep the old one "
+                  "for one SharedSessionTimeout)", n,
                   ss_hex(r->pool, head + 1, SS_KID_BYTES), ours,
                   conf->key_where ? conf->key_where : "-");
 }

@@ -96,24 +96,27 @@ SharedSessionKeyFile {keys['key1']}
     assert "MSS0009" not in out and "warn" not in out, out
 
 
-def test_configtest_server_alias_and_subdomain(httpd, module_so, keys):
+def test_configtest_server_alias_port_and_subdomain(httpd, module_so, keys):
     """A ServerAlias of a served host counts like its ServerName; a subdomain
-    of an entry is not the entry; a host that does not use the module, and a
-    wildcard alias, are left alone."""
+    belongs to its entry as requests do; an entry with a port covers a name
+    only on that port; a host that does not use the module, and a wildcard
+    alias, are left alone."""
     h = httpd("alias")
     out = configtest(h, f"""
-SharedSessionSites http://a.test http://b.test
+SharedSessionSites http://a.test http://b.test:1
 SharedSessionKeyFile {keys['key1']}
-{sscfg.vhost("a.test", cookie="asess", aliases="shop.a.test *.a.test")}
+{sscfg.vhost("a.test", cookie="asess", aliases="shop.a.test a-shop.test *.shop.test")}
 {sscfg.vhost("b.test", cookie="bsess")}
 <VirtualHost 127.0.0.1:{{port}}>
     ServerName static.other.test
 </VirtualHost>
 """)
     alias_at = line_of(h, "ServerAlias shop.a.test")
-    assert_warn(out, "MSS00090", f"ServerAlias shop.a.test ({alias_at})",
-                "it is within the entry a.test")
-    assert "static.other.test" not in out and "*.a.test" not in out, out
+    lines = assert_warn(out, "MSS00090", f"ServerAlias a-shop.test ({alias_at})",
+                        "ServerName b.test (", "(the entry b.test:1 names another port)",
+                        count=2)
+    assert not any("shop.a.test" in l for l in lines), out
+    assert "static.other.test" not in out and "*.shop.test" not in out, out
 
 
 def test_configtest_filter_counts_as_serving(httpd, module_so, keys):
