@@ -299,6 +299,7 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int needs_cache = 0;
     server_rec *vs;
 
+    ss_check_sites(ptemp, s);
     if (!ss_replay.directives_seen) {
         return OK;
     }
@@ -425,6 +426,7 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ss_admin_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

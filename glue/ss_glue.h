@@ -143,4 +143,6 @@ typedef struct ss_late_headers {
 ss_late_headers *ss_late_headers_add(request_rec *r);
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
+#include "ss_admin.h"
+
 #endif

@@ -327,6 +327,7 @@ static void ss_cache_failed(request_rec *r, apr_status_t rv, const char *what)
     apr_uint32_t last = apr_atomic_read32(&ss_cache_logged_sec);
 
     apr_atomic_set32(&ss_cache_failing, 1);
+    ss_count(SS_COUNT_REPLAY_ERRORS);
     if (last == now || apr_atomic_cas32(&ss_cache_logged_sec, now, last) != last) {
         apr_atomic_inc32(&ss_cache_unlogged);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SSLOGNO(01033)
@@ -417,6 +418,7 @@ ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout)
     if ((rv = apr_global_mutex_lock(ss_replay.mutex)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, SSLOGNO(01030)
                       "cannot lock the replay cache mutex");
+        ss_count(SS_COUNT_REPLAY_ERRORS);
         return SS_R_CACHE_UNAVAILABLE;
     }
     rv = ss_replay.provider->retrieve(ss_replay.instance, r->server, t->nonce,

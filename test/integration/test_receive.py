@@ -276,6 +276,7 @@ REJECTIONS = {
 
 
 @pytest.mark.parametrize("case", list(REJECTIONS))
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_script_rejections(site, b, keys, case):
     make, reason = REJECTIONS[case]
     mine = b.set_session("user=bob&cart=3")
@@ -291,6 +292,7 @@ def test_script_rejections(site, b, keys, case):
 
 @pytest.mark.parametrize("case", ["unknown-key", "bad-ticket-bitflip", "expired",
                                   "referer-missing"])
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_rejection_without_session(site, b, keys, case):
     """Rejected with no cookie at all: still no Set-Cookie."""
     make, reason = REJECTIONS[case]
@@ -340,6 +342,7 @@ def test_check_referer_off(httpd, module_so, tool, keys):
     assert_outcome(h, r, "replaced")
 
 
+@pytest.mark.allow_log("MSS01083")
 def test_timeout_setting(httpd, module_so, tool, keys):
     """SharedSessionTimeout 60 at server level, 5 in B's virtual host."""
     h = httpd("timeout")
@@ -354,6 +357,7 @@ def test_timeout_setting(httpd, module_so, tool, keys):
     assert_outcome(h, a.script(a.mint(iat=NOW() - 100)), "rejected", "expired")
 
 
+@pytest.mark.allow_log("MSS01080")
 def test_key_rotation(httpd, module_so, tool, keys):
     """The first key seals, every listed key opens."""
     h = httpd("rotation")
@@ -607,6 +611,7 @@ def test_store_replacement(httpd, module_so, tool, keys, store):
 
 
 @pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
+@pytest.mark.allow_log("MSS01083")
 def test_store_kept_and_untouched(httpd, module_so, tool, keys, store):
     h, b = store_setup(httpd, tool, keys, store)
     mine = b.set_session("user=bob&cart=3")
@@ -680,6 +685,7 @@ def test_incoming_cookie_expired(httpd, module_so, tool, keys, mode):
 
 @pytest.mark.allow_log("AH01817", "AH01842")
 @pytest.mark.parametrize("mode", ["script", "navigation"])
+@pytest.mark.allow_log("MSS00090")
 def test_incoming_cookie_undecodable(httpd, module_so, tool, keys, mode):
     """A cookie sealed with another SessionCryptoPassphrase."""
     h = httpd("undecodable")
@@ -732,6 +738,7 @@ def test_cookie_attributes_and_max_age(httpd, module_so, tool, keys, store):
 # Replay cache: none, dbm, redis and memcached shared by two servers,
 # unreachable cache, graceful restart.
 
+@pytest.mark.allow_log("MSS01083")
 def test_replay_cache_none(httpd, module_so, tool, keys):
     h = httpd("cachenone")
     sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionReplayCache none")
@@ -895,6 +902,7 @@ def test_hook_replaced(httpd, module_so, tool, keys, hooktest_so):
     assert hook_lines(h) == [want]
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_hook_not_called_when_not_replaced(httpd, module_so, tool, keys, hooktest_so):
     h, b = hook_setup(httpd, tool, keys, hooktest_so)
     mine = b.set_session("user=bob")
@@ -937,6 +945,7 @@ SharedSessionKeyFile {keys['key1']}
     return h, p0, p1
 
 
+@pytest.mark.allow_log("MSS01081", "MSS01082")
 def test_two_ports(httpd, module_so, tool, keys):
     h, p0, p1 = two_ports(httpd, keys)
     one = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p1}", src=f"127.0.0.1:{p0}",
@@ -962,6 +971,7 @@ def test_two_ports(httpd, module_so, tool, keys):
     assert len(r.set_cookies("s0")) == 1
 
 
+@pytest.mark.allow_log("MSS01087")
 def test_two_ports_referer_port_must_match(httpd, module_so, tool, keys):
     """The source's site id names a port: the Referer's port must be it."""
     h, p0, p1 = two_ports(httpd, keys)
@@ -974,6 +984,7 @@ def test_two_ports_referer_port_must_match(httpd, module_so, tool, keys):
     assert_outcome(h, r, "replaced")
 
 
+@pytest.mark.allow_log("MSS01084")
 def test_two_ports_source_is_this_site(httpd, module_so, tool, keys):
     h, p0, p1 = two_ports(httpd, keys, check_referer=False)
     one = Client(h, tool, keys["key1"], host=f"127.0.0.1:{p1}", src=f"127.0.0.1:{p1}",
