@@ -13,6 +13,7 @@
 
 #include "ss_glue.h"
 #include "ss_diag.h"
+#include "ss_host.h"
 #include "util_cfgtree.h"
 #include "apr_atomic.h"
 
@@ -129,14 +130,13 @@ static void ss_walk(apr_pool_t *p, const ap_directive_t *d, ss_tree_host *h,
     }
 }
 
-/* 1 when a host belongs to an entry (the entry's host or a subdomain of it,
- * as requests are matched) on a port the server listens on, when the entry
- * names one. */
+/* 1 when a host is an entry's own host (the module acts for no subdomain of
+ * it) on a port the server listens on, when the entry names one. */
 static int ss_entry_names(const ss_site *e, const char *host, const server_rec *vs)
 {
     const server_addr_rec *a;
 
-    if (!ss_host_within(host, e->host)) {
+    if (ss_host_relation(host, e->host) != SS_HOST_SAME) {
         return 0;
     }
     if (!e->port || !vs->is_virtual || vs->port == e->port) {
@@ -227,8 +227,15 @@ static void ss_check_served(apr_pool_t *p, server_rec *vs, const ss_tree_host *h
         for (j = 0; j < sites->nelts; j++) {
             const ss_site *e = &APR_ARRAY_IDX(sites, j, ss_site);
 
-            if (ss_host_within(n->host, e->host)) {
+            ss_host_rel rel = ss_host_relation(n->host, e->host);
+
+            if (rel == SS_HOST_SAME) {
                 within = apr_psprintf(p, " (the entry %s names another port)", e->id);
+                break;
+            }
+            if (rel == SS_HOST_SUBDOMAIN) {
+                within = apr_psprintf(p, " (a subdomain of the entry %s: the module acts "
+                                      "only for an entry's own host)", e->id);
                 break;
             }
         }
