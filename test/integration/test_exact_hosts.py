@@ -45,6 +45,7 @@ SharedSessionKeyFile {keys["key1"]}
 """
     h.write_config(snippet, modules=["cgi"])
     h.start()
+    h.check_log(["MSS00090"])   # configtest's warning: the alias is no entry's own host
     yield h
     h.stop()
     h.check_log()
@@ -129,6 +130,7 @@ def test_referer_of_the_source_entry_is_accepted(site, b, referer):
     (None, "https://a.test:444"),
 ], ids=["http", "subdomain", "port-444", "http-on-443", "origin-http", "origin-subdomain",
         "origin-port-444"])
+@pytest.mark.allow_log("MSS01087")   # the rate-limited line about refused Referers
 def test_referer_not_of_the_source_entry_is_refused(site, b, referer, origin):
     r = b.script(b.mint("user=mallory"), referer=referer, origin=origin, extra=SCRIPT)
     e = site.access_entry(r)

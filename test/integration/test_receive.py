@@ -174,6 +174,7 @@ def test_origin_instead_of_referer(site, b):
     assert_outcome(site, r, "replaced")
 
 
+@pytest.mark.allow_log("MSS01087")   # the rate-limited line about refused Referers
 def test_referer_from_subdomain_of_source(site, b):
     r = b.script(b.mint(), referer="http://www.a.test/x")
     assert_outcome(site, r, "rejected", "referer")
