@@ -17,6 +17,7 @@ import time
 import urllib.parse
 
 import pyhttpd
+import sstickets
 from pyhttpd import cookie_pair
 
 SET_CGI = """#!/bin/sh
@@ -147,6 +148,10 @@ class Client:
         self.cookie = cookie
         self.port = port or h.port
         self.path = path
+        self.secure = False
+        # navigation tickets minted here and the state cookie each is bound
+        # to: the browser that started the flow holds that cookie
+        self.states = {}
 
     @property
     def host_header(self):
@@ -156,12 +161,29 @@ class Client:
         return f"http://{host or self.src}:{self.h.port}/page"
 
     def mint(self, session="user=alice", src=None, dst=None, nav=None, iat=None,
-             key=None):
-        return self.tool.mint(key or self.key, src or self.src, dst or self.host,
-                              session=session, nav=nav, iat=iat)
+             key=None, bound=True, to=None):
+        """A ticket; a navigation ticket is bound to a new state cookie of
+        this client (carrying `to` when given) unless bound is False (a
+        version-1 ticket, as sites before the state binding sent)."""
+        if nav is None or not bound:
+            return self.tool.mint(key or self.key, src or self.src, dst or self.host,
+                                  session=session, nav=nav, iat=iat)
+        text = sstickets.state_text(to=to)
+        t = sstickets.seal(sstickets.key_from_file(key or self.key), src or self.src,
+                           dst or self.host,
+                           session, sstickets.MODE_NAVIGATION, nav, iat=iat,
+                           state=sstickets.state_of(text))
+        self.states[t] = text
+        return t
 
-    def _headers(self, cookie=None, referer=True, origin=None, extra=()):
+    def state_cookie(self, ticket):
+        """'name=text' of the state cookie a bound ticket belongs to."""
+        return sstickets.state_cookie(self.states[ticket], self.secure)
+
+    def _headers(self, cookie=None, referer=True, origin=None, extra=(), state=None):
         hs = []
+        if state:
+            cookie = f"{cookie}; {state}" if cookie else state
         if referer is True:
             hs.append(("Referer", self.referer()))
         elif referer:
@@ -180,10 +202,14 @@ class Client:
                                headers=self._headers(cookie, referer, origin, extra))
 
     def navigate(self, ticket, cookie=None, referer=True, origin=None, host=None,
-                 extra=()):
+                 extra=(), state=True):
+        """B's ticket URL; the state cookie the ticket is bound to rides
+        along (state True), or the 'name=text' given, or none (False)."""
+        if state is True:
+            state = self.state_cookie(ticket) if ticket in self.states else None
         return pyhttpd.request(self.port, f"{self.path}{ticket}",
                                host=host or self.host_header,
-                               headers=self._headers(cookie, referer, origin, extra))
+                               headers=self._headers(cookie, referer, origin, extra, state))
 
     def page(self, cookie):
         """B's session as seen by the next request with this cookie."""
