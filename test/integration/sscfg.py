@@ -237,3 +237,51 @@ def wait_until(pred, timeout=3.0):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(0.02)
+
+
+class Browser:
+    """A scripted browser for the navigation flow: follows redirects across
+    the test's host names (all served on one loopback port, as Chromium's
+    --host-resolver-rules maps them), keeps cookies per host (Max-Age=0
+    deletes), and sends Sec-Fetch-Dest: document on every navigation."""
+
+    def __init__(self, h, port=None):
+        self.h = h
+        self.port = port or h.port
+        self.jar = {}           # host -> {name: value}
+
+    def set_cookie(self, host, pair):
+        name, _, value = pair.partition("=")
+        self.jar.setdefault(host, {})[name.strip()] = value.strip()
+
+    def cookies(self, host):
+        return dict(self.jar.get(host, {}))
+
+    def _store(self, host, resp):
+        for sc in resp.header_all("Set-Cookie"):
+            name, _, value = sc.split(";")[0].partition("=")
+            attrs = pyhttpd.cookie_attrs(sc)
+            if attrs.get("max-age") == "0":
+                self.jar.get(host, {}).pop(name.strip(), None)
+            else:
+                self.jar.setdefault(host, {})[name.strip()] = value.strip()
+
+    def navigate(self, url, max_hops=8, fetch_dest="document", stop_after=None):
+        """GETs url and follows 303s; returns [(url, response), ...] (after
+        stop_after requests at the latest)."""
+        hops = []
+        for _ in range(stop_after or max_hops):
+            u = urllib.parse.urlsplit(url)
+            host = u.hostname
+            path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+            jar = self.jar.get(host, {})
+            hs = [("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))] if jar else []
+            if fetch_dest:
+                hs.append(("Sec-Fetch-Dest", fetch_dest))
+            r = pyhttpd.request(self.port, path, host=u.netloc, headers=hs)
+            self._store(host, r)
+            hops.append((url, r))
+            if r.status not in (301, 302, 303, 307, 308) or len(hops) == stop_after:
+                return hops
+            url = urllib.parse.urljoin(url, r.header("Location"))
+        raise AssertionError(f"more than {max_hops} redirects: {[h[0] for h in hops]}")

@@ -108,11 +108,14 @@ def open_(key, dst, ticket):
     """Decrypts a ticket; returns a dict of its fields (raises on failure)."""
     ek, kid = derive(key)
     t = unb64url(ticket)
-    if t[0] != 1 or t[1:5] != kid:
+    if t[0] not in (1, 2) or t[1:5] != kid:
         raise ValueError("unknown-key")
+    state = None
+    if t[0] == 2:
+        state, t = t[5:21], t[:5] + t[21:]
     nonce, c = t[5:29], t[29:]
     p = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        c, b"\x01" + kid + dst.encode(), nonce, ek)
+        c, bytes([t[0]]) + kid + dst.encode() + (state or b""), nonce, ek)
     iat = struct.unpack(">Q", p[:8])[0]
     mode = p[8]
     srclen = p[9]
@@ -122,7 +125,8 @@ def open_(key, dst, ticket):
     next_ = p[off + 2:off + 2 + nextlen].decode()
     session = p[off + 2 + nextlen:].decode()
     return {"iat": iat, "mode": mode, "src": src, "next": next_,
-            "session": session, "nonce": nonce, "kid": kid}
+            "session": session, "nonce": nonce, "kid": kid, "version": t[0],
+            "state": state}
 
 
 def flip_char(ticket, pos):
