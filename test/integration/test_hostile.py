@@ -136,9 +136,37 @@ class Ctx:
         return Req(f"/shared-session/{ticket}.js", method=method, body=body,
                    headers=self.headers(**kw), ticket=ticket)
 
-    def nav(self, ticket, method="GET", body=None, **kw):
+    def nav(self, ticket, method="GET", body=None, state=True, **kw):
+        """B's ticket URL; a bound ticket brings the state cookie of its
+        flow (state True), or the 'name=text' given, or none (False)."""
+        if state is True:
+            state = self.b.state_cookie(ticket) if ticket in self.b.states else None
+        hs = self.headers(**kw)
+        if state:
+            cookies = [v for k, v in hs if k == "Cookie"]
+            hs = [(k, v) for k, v in hs if k != "Cookie"]
+            hs.insert(0, ("Cookie", "; ".join(cookies[:1] + [state])))
         return Req(f"/shared-session/{ticket}", method=method, body=body,
-                   headers=self.headers(**kw), ticket=ticket)
+                   headers=hs, ticket=ticket)
+
+    def other_state(self):
+        """The state cookie of another flow of this browser."""
+        return self.b.state_cookie(self.nav_ticket())
+
+    def state_failed(self, ticket):
+        """The ticket after a try without its state: used up."""
+        r = self.b.navigate(ticket, state=False)
+        assert self.h.access_entry(r)["reason"] == "state"
+        return ticket
+
+    def start(self, query):
+        return Req(f"/shared-session/start?{query}", headers=self.headers())
+
+    def go_state(self, to, state, extra=()):
+        req = self.go(to=to)
+        req.path += f"&state={state}"
+        req.headers.extend(extra)
+        return req
 
     @staticmethod
     def on_host(host, req):
@@ -250,10 +278,10 @@ def long_referer(host_port, total):
 
 
 # ---------------------------------------------------------------------------
-# The matrix.  kind: script | nav | go400 | go303 | 404 | 405 | core400 (refused
+# The matrix.  kind: script | nav | go400 | start400 | go303 | 404 | 405 | core400 (refused
 # by httpd itself before any module runs).
 # outcome: (SHARED_SESSION_RESULT, SHARED_SESSION_REASON) in the access log.
-# expect: for nav the Location; for go400 a piece of the one-line reason.
+# expect: for nav the Location; for go400/start400 a piece of the one-line reason.
 
 @dataclass
 class Case:
@@ -339,8 +367,10 @@ CASES = [
     # -- Referer / Origin (login CSRF) --------------------------------------------
     Case("referer-missing", lambda c: c.script(c.mint(), referer=None),
          "script", rejected("referer")),
+    # a navigation ticket is bound by its state, not by the Referer: B has
+    # a session, so it keeps it
     Case("referer-missing-nav", lambda c: c.nav(c.nav_ticket(), referer=None),
-         "nav", rejected("referer"), NEXT),
+         "nav", ("kept", "-"), NEXT),
     Case("referer-foreign", lambda c: c.script(c.mint(), referer="https://evil.example/"),
          "script", rejected("referer")),
     Case("referer-lookalike-suffix", lambda c: c.script(
@@ -377,6 +407,52 @@ CASES = [
     Case("cookie-header-over-limit", lambda c: c.script(
         c.mint(), cookie=f"{c.mine}; tracking={'x' * 17000}"), "core400"),
     Case("bad-host-header", lambda c: c.on_host("x@b.test", c.nav(c.nav_ticket())), "core400"),
+    # -- the state binding (login CSRF through a redirect) ----------------------------
+    Case("nav-state-missing", lambda c: c.nav(c.nav_ticket(), state=False),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-of-another-flow", lambda c: c.nav(c.nav_ticket(), state=c.other_state()),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-name-planted", lambda c: (lambda t: c.nav(
+        t, state=c.b.state_cookie(t).split("=")[0] + "=" + sstickets.state_text()))(c.nav_ticket()),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-after-state-failure", lambda c: c.nav(c.state_failed(c.nav_ticket())),
+         "nav", rejected("replayed"), NEXT),
+    Case("nav-version-1-unbound", lambda c: c.nav(c.b.mint(nav=NEXT, bound=False)),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-with-referer-from-source", lambda c: c.nav(c.nav_ticket(), state=False,
+                                                              referer=c.source_referer()),
+         "nav", rejected("state"), NEXT),
+    # -- script tickets only for a <script> ---------------------------------------------
+    Case("script-fetch-dest-image", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "image")]), "script", rejected("fetch-dest")),
+    Case("script-fetch-dest-document", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "document")]), "script", rejected("fetch-dest")),
+    Case("script-fetch-dest-iframe", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "iframe")]), "script", rejected("fetch-dest")),
+    Case("script-cookie-pairs", lambda c: c.script(sstickets.seal(
+        c.key, "a.test", "b.test", "sessionid=x",
+        mode=sstickets.MODE_SCRIPT | sstickets.MODE_COOKIE_PAIRS)), "script", rejected("kind")),
+    # -- start: nothing set for bad input ------------------------------------------------
+    Case("start-from-not-listed", lambda c: c.start("from=evil.example&to=%2F"),
+         "start400", expect="not one of the other SharedSessionSites"),
+    Case("start-from-itself", lambda c: c.start("from=b.test&to=%2F"),
+         "start400", expect="not one of the other SharedSessionSites"),
+    Case("start-to-another-host", lambda c: c.start("from=a.test&to=https%3A%2F%2Fevil.example%2F"),
+         "start400", expect="a path on this site"),
+    Case("start-to-protocol-relative", lambda c: c.start("from=a.test&to=%2F%2Fevil.example"),
+         "start400", expect="single '/'"),
+    Case("start-to-handler", lambda c: c.start("from=a.test&to=%2Fshared-session%2Fgo"),
+         "start400", expect="handler's path"),
+    Case("start-to-overlong", lambda c: c.start("from=a.test&to=%2F" + "x" * 2048),
+         "start400", expect="longer than 2048"),
+    # -- go with a state ----------------------------------------------------------------
+    Case("go-bad-state", lambda c: c.go_state("http://b.test/", "not-a-state"),
+         "go400", expect="state= is not a state"),
+    Case("go-state-from-an-image", lambda c: c.go_state(
+        "http://b.test/", "tcd_sXRZM4zS6rnwnTRIDg", [("Sec-Fetch-Dest", "image")]),
+         "go400", expect="top-level navigations"),
+    Case("go-subdomain-of-target", lambda c: c.go(to="http://evil.b.test/x"),
+         "go400", expect="not on one of the other SharedSessionSites"),
     # -- go ------------------------------------------------------------------------
     Case("go-to-missing", lambda c: c.go(""), "go400", expect="missing the to= parameter"),
     Case("go-to-empty", lambda c: c.go("to="), "go400", expect="missing the to= parameter"),
@@ -444,7 +520,7 @@ def check_answer(r, case, port):
         assert not loc.startswith("//") and "\\" not in loc, loc
         assert "no-store" in cc, r
         assert r.header("Referrer-Policy", "").lower() == "no-referrer", r
-    elif kind == "go400":
+    elif kind in ("go400", "start400"):
         assert r.status == 400, r
         assert r.header("Location") is None, r
         assert r.header("Content-Type", "").split(";")[0] == "text/plain", r
@@ -479,8 +555,9 @@ def test_hostile(site, b_session, tool, keys, case):
 
     # the documented answer
     check_answer(r, case, site.port)
-    # nothing written into any cookie
-    assert r.header_all("Set-Cookie") == [], r
+    # nothing written into any cookie (but the flow's state cookie, dropped)
+    for sc in r.header_all("Set-Cookie"):
+        assert sc.startswith("ssst-") and "Max-Age=0" in sc, r
     # the exact outcome, logged; the ticket itself never is
     e = site.access_entry(r)
     assert (e["result"], e["reason"]) == case.outcome, e
