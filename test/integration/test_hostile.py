@@ -322,8 +322,11 @@ CASES = [
          "script", rejected("unknown-key")),
     Case("random-body-real-header", lambda c: c.script(random_ticket(c, True)),
          "script", rejected("bad-ticket")),
-    Case("wrong-version-2", lambda c: c.script(set_byte(c.mint(), 0, 0x02)),
+    Case("wrong-version-3", lambda c: c.script(set_byte(c.mint(), 0, 0x03)),
          "script", rejected("unknown-key")),
+    # a version-1 ticket read as version 2: S takes 16 bytes, too short
+    Case("version-1-as-version-2", lambda c: c.script(set_byte(c.mint(), 0, 0x02)),
+         "script", rejected("malformed")),
     Case("unknown-key-id", lambda c: c.script(c.mint(key=c.keys["other"])),
          "script", rejected("unknown-key")),
     # -- one bit of a valid ticket flipped, in each part -------------------------
