@@ -1,4 +1,4 @@
-/* Ticket format v1 (SPEC.md section 7): seal and open. */
+/* Tickets, versions 1 and 2: seal and open (the layout is in ss_ticket.h). */
 #include <string.h>
 #include <sodium.h>
 #include <apr_strings.h>
@@ -7,11 +7,14 @@
 #include "ss_bytes.h"
 #include "ss_ticket.h"
 
-#define SS_HEADER_BYTES (1 + SS_KID_BYTES + SS_NONCE_BYTES)
-/* the largest ticket, decoded, and the largest payload it can carry */
+/* the largest ticket, decoded, and the largest payload a version-1 ticket
+ * can carry (a version-2 one carries SS_STATE_BYTES less) */
 #define SS_TICKET_MAX_BYTES SS_B64_DECODED_MAX(SS_TICKET_MAX_CHARS)
-#define SS_PAYLOAD_MAX      (SS_TICKET_MAX_BYTES - SS_HEADER_BYTES - SS_TAG_BYTES)
-#define SS_AD_MAX           (1 + SS_KID_BYTES + SS_SITE_ID_MAX)
+#define SS_PAYLOAD_MAX      (SS_TICKET_MAX_BYTES - SS_TICKET_HEADER_BYTES - SS_TAG_BYTES)
+#define SS_AD_MAX           (1 + SS_KID_BYTES + SS_SITE_ID_MAX + SS_STATE_BYTES)
+#define SS_MODE_FLOW_BITS   0x0f
+
+_Static_assert(SS_STATE_CHARS == SS_B64URL_LEN(SS_STATE_BYTES), "S in base64url");
 
 /* Only bytes 0x21-0x7e: nothing that could split a header or a log line.
  * Eight bytes at a time (the filter checks the session once per target
@@ -63,20 +66,53 @@ int ss_session_valid(const char *session, size_t len)
     return len > 0 && ss_printable(session, len);
 }
 
-/* AD = 0x01 || kid || dst; returns its length. */
-static size_t ss_ad_build(unsigned char ad[SS_AD_MAX], const unsigned char *kid,
-                          const char *dst, size_t dstlen)
+void ss_state_digest(const char *cookie_text, size_t len, unsigned char S[SS_STATE_BYTES])
 {
-    ad[0] = SS_TICKET_VERSION;
-    memcpy(ad + 1, kid, SS_KID_BYTES);
-    memcpy(ad + 1 + SS_KID_BYTES, dst, dstlen);
-    return 1 + SS_KID_BYTES + dstlen;
+    crypto_generichash(S, SS_STATE_BYTES, (const unsigned char *)cookie_text, len, NULL, 0);
+}
+
+/* The clear header's size for a version, 0 for a version that has none. */
+static size_t ss_header_bytes(unsigned version)
+{
+    return version == SS_TICKET_VERSION ? SS_TICKET_HEADER_BYTES
+         : version == SS_TICKET_VERSION_2 ? SS_TICKET_HEADER_BYTES_2 : 0;
+}
+
+/* AD = version || kid || dst, and S for version 2; returns its length. */
+static size_t ss_ad_build(unsigned char ad[SS_AD_MAX], unsigned version,
+                          const unsigned char *kid, const char *dst, size_t dstlen,
+                          const unsigned char *state)
+{
+    size_t n = 0;
+
+    ad[n++] = (unsigned char)version;
+    memcpy(ad + n, kid, SS_KID_BYTES);
+    n += SS_KID_BYTES;
+    memcpy(ad + n, dst, dstlen);
+    n += dstlen;
+    if (version == SS_TICKET_VERSION_2) {
+        memcpy(ad + n, state, SS_STATE_BYTES);
+        n += SS_STATE_BYTES;
+    }
+    return n;
+}
+
+/* 1 when (version, mode byte) opens: see the table in ss_ticket.h. */
+static int ss_mode_pair_valid(unsigned version, unsigned mode)
+{
+    unsigned flow = mode & ~(unsigned)SS_MODE_COOKIE_PAIRS;
+
+    if (version == SS_TICKET_VERSION) {
+        return flow == SS_MODE_SCRIPT || flow == SS_MODE_NAVIGATION;
+    }
+    return version == SS_TICKET_VERSION_2 && flow == SS_MODE_NAVIGATION;
 }
 
 apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
                                   const ss_key *key, ss_ticket *t)
 {
     size_t srclen, nextlen, sesslen, ptlen, i;
+    unsigned version;
     const char *next;
     unsigned char *pt;
 
@@ -84,12 +120,16 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     if (!key || !t || !t->src || !t->session) {
         return APR_EINVAL;
     }
+    version = t->version == 0 ? SS_TICKET_VERSION : (unsigned)t->version;
     next = t->next ? t->next : "";
     srclen = strlen(t->src);
     nextlen = strlen(next);
     sesslen = strlen(t->session);
+    /* t->mode is the flow alone: the cookie-pairs bit is t->cookie_pairs */
     if (!ss_site_id_valid(t->src, srclen)
+        || !ss_header_bytes(version)
         || (t->mode != SS_MODE_SCRIPT && t->mode != SS_MODE_NAVIGATION)
+        || !ss_mode_pair_valid(version, (unsigned)t->mode)
         || (t->mode == SS_MODE_SCRIPT && nextlen > 0)
         || !ss_next_valid(next, nextlen)
         || !ss_session_valid(t->session, sesslen)) {
@@ -97,7 +137,7 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     }
     /* this also keeps nextlen within its 16 bits */
     ptlen = 8 + 1 + 1 + srclen + 2 + nextlen + sesslen;
-    if (ptlen > SS_PAYLOAD_MAX) {
+    if (ptlen > SS_PAYLOAD_MAX - (ss_header_bytes(version) - SS_TICKET_HEADER_BYTES)) {
         return APR_ENOSPC;
     }
     /* idempotent, so callers need no init of their own; only the random
@@ -110,7 +150,7 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     pt = apr_palloc(p, ptlen);
     ss_be64_put(pt, (uint64_t)t->iat);
     i = 8;
-    pt[i++] = (unsigned char)t->mode;
+    pt[i++] = (unsigned char)(t->mode | (t->cookie_pairs ? SS_MODE_COOKIE_PAIRS : 0));
     pt[i++] = (unsigned char)srclen;
     memcpy(pt + i, t->src, srclen);
     i += srclen;
@@ -123,7 +163,11 @@ apr_status_t ss_ticket_batch_init(apr_pool_t *p, ss_ticket_batch *b,
     b->key = key;
     b->pt = pt;
     b->ptlen = ptlen;
-    b->chars = SS_B64URL_LEN(SS_HEADER_BYTES + ptlen + SS_TAG_BYTES);
+    b->version = (unsigned char)version;
+    if (version == SS_TICKET_VERSION_2) {
+        memcpy(b->state, t->state, SS_STATE_BYTES);
+    }
+    b->chars = SS_B64URL_LEN(ss_header_bytes(version) + ptlen + SS_TAG_BYTES);
     return APR_SUCCESS;
 }
 
@@ -132,7 +176,7 @@ apr_status_t ss_ticket_batch_seal(const ss_ticket_batch *b, const char *dst,
 {
     unsigned char raw[SS_TICKET_MAX_BYTES];
     unsigned char ad[SS_AD_MAX];
-    size_t dstlen, rawlen, adlen;
+    size_t dstlen, rawlen, adlen, hdr, i = 0;
 
     if (!b->pt || !dst || !nonce) {
         return APR_EINVAL;
@@ -141,13 +185,19 @@ apr_status_t ss_ticket_batch_seal(const ss_ticket_batch *b, const char *dst,
     if (!ss_site_id_valid(dst, dstlen)) {
         return APR_EINVAL;
     }
-    raw[0] = SS_TICKET_VERSION;
-    memcpy(raw + 1, b->key->kid, SS_KID_BYTES);
-    memcpy(raw + 1 + SS_KID_BYTES, nonce, SS_NONCE_BYTES);
-    adlen = ss_ad_build(ad, b->key->kid, dst, dstlen);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + SS_HEADER_BYTES, NULL, b->pt, b->ptlen,
+    hdr = ss_header_bytes(b->version);
+    raw[i++] = b->version;
+    memcpy(raw + i, b->key->kid, SS_KID_BYTES);
+    i += SS_KID_BYTES;
+    if (b->version == SS_TICKET_VERSION_2) {
+        memcpy(raw + i, b->state, SS_STATE_BYTES);
+        i += SS_STATE_BYTES;
+    }
+    memcpy(raw + i, nonce, SS_NONCE_BYTES);
+    adlen = ss_ad_build(ad, b->version, b->key->kid, dst, dstlen, b->state);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + hdr, NULL, b->pt, b->ptlen,
                                                ad, adlen, NULL, nonce, b->key->ek);
-    rawlen = SS_HEADER_BYTES + b->ptlen + SS_TAG_BYTES;
+    rawlen = hdr + b->ptlen + SS_TAG_BYTES;
     ss_b64url_encode(out, b->chars + 1, raw, rawlen);
     return APR_SUCCESS;
 }
@@ -191,45 +241,91 @@ apr_status_t ss_ticket_seal(apr_pool_t *p, const ss_key *key, const char *dst,
 }
 
 /* Splits a decrypted payload into t (strings copied to p).  Every length
- * is checked against what is left before it is used. */
-static int ss_payload_parse(apr_pool_t *p, const unsigned char *pt, size_t ptlen,
-                            ss_ticket *t)
+ * is checked against what is left before it is used.  Returns SS_OK;
+ * SS_R_BAD_TICKET when a field breaks its rules; then SS_R_MALFORMED for a
+ * (version, mode) pair that does not open. */
+static ss_reason ss_payload_parse(apr_pool_t *p, unsigned version, const unsigned char *pt,
+                                  size_t ptlen, ss_ticket *t)
 {
     size_t pos, srclen, nextlen;
     uint64_t iat;
-    int mode;
+    unsigned mode, flow;
 
     if (ptlen < 8 + 1 + 1) {
-        return 0;
+        return SS_R_BAD_TICKET;
     }
     iat = ss_be64_get(pt);
     pos = 8;
     mode = pt[pos++];
+    flow = mode & SS_MODE_FLOW_BITS;
     srclen = pt[pos++];
     /* a valid site id is 1-255 printable bytes: srclen 0 is refused here */
-    if ((mode != SS_MODE_SCRIPT && mode != SS_MODE_NAVIGATION)
-        || ptlen - pos < srclen + 2
-        || !ss_site_id_valid((const char *)pt + pos, srclen)) {
-        return 0;
+    if (ptlen - pos < srclen + 2 || !ss_site_id_valid((const char *)pt + pos, srclen)) {
+        return SS_R_BAD_TICKET;
     }
     t->src = apr_pstrmemdup(p, (const char *)pt + pos, srclen);
     pos += srclen;
     nextlen = ((size_t)pt[pos] << 8) | pt[pos + 1];
     pos += 2;
     if (ptlen - pos < nextlen
-        || (mode == SS_MODE_SCRIPT && nextlen > 0)
+        || (flow == SS_MODE_SCRIPT && nextlen > 0)
         || !ss_next_valid((const char *)pt + pos, nextlen)) {
-        return 0;
+        return SS_R_BAD_TICKET;
     }
     t->next = apr_pstrmemdup(p, (const char *)pt + pos, nextlen);
     pos += nextlen;
     if (!ss_session_valid((const char *)pt + pos, ptlen - pos)) {
-        return 0;
+        return SS_R_BAD_TICKET;
+    }
+    if (!ss_mode_pair_valid(version, mode)) {
+        return SS_R_MALFORMED;
     }
     t->session = apr_pstrmemdup(p, (const char *)pt + pos, ptlen - pos);
     t->iat = (int64_t)iat;
-    t->mode = (ss_mode)mode;
-    return 1;
+    t->mode = (ss_mode)flow;
+    t->cookie_pairs = (mode & SS_MODE_COOKIE_PAIRS) != 0;
+    return SS_OK;
+}
+
+/* Decodes ticket into raw (SS_TICKET_MAX_BYTES) and reads its clear header
+ * into t: the checks before a key is needed. */
+static ss_reason ss_header_read(const char *ticket, size_t len, unsigned char *raw,
+                                size_t *rawlen, ss_ticket *t)
+{
+    size_t i;
+
+    memset(t, 0, sizeof(*t));
+    /* the length alone decides before a byte is read */
+    if (!ticket || len > SS_TICKET_MAX_CHARS
+        || ss_b64_decode(SS_B64_URL_NOPAD, raw, SS_TICKET_MAX_BYTES, rawlen, ticket, len) != 0
+        || *rawlen < SS_TICKET_MIN_BYTES) {
+        return SS_R_MALFORMED;
+    }
+    if (!ss_header_bytes(raw[0])) {
+        t->version = raw[0];
+        return SS_R_UNKNOWN_KEY;
+    }
+    if (raw[0] == SS_TICKET_VERSION_2 && *rawlen < SS_TICKET_MIN_BYTES_2) {
+        return SS_R_MALFORMED;
+    }
+    t->version = raw[0];
+    i = 1;
+    memcpy(t->kid, raw + i, SS_KID_BYTES);
+    i += SS_KID_BYTES;
+    if (t->version == SS_TICKET_VERSION_2) {
+        memcpy(t->state, raw + i, SS_STATE_BYTES);
+        i += SS_STATE_BYTES;
+    }
+    memcpy(t->nonce, raw + i, SS_NONCE_BYTES);
+    return SS_OK;
+}
+
+ss_reason ss_ticket_peek(const char *ticket, size_t len, ss_ticket *t)
+{
+    unsigned char raw[SS_TICKET_MAX_BYTES];
+    size_t rawlen = 0;
+
+    return ss_header_read(ticket, len, raw, &rawlen, t);
 }
 
 ss_reason ss_ticket_open(apr_pool_t *p, const ss_keyring *kr, const char *dst,
@@ -240,20 +336,17 @@ ss_reason ss_ticket_open(apr_pool_t *p, const ss_keyring *kr, const char *dst,
     unsigned char pt[SS_PAYLOAD_MAX];
     unsigned char ad[SS_AD_MAX];
     unsigned long long ptlen = 0;
-    size_t rawlen = 0, dstlen, adlen;
-    const unsigned char *kid = raw + 1, *nonce = raw + 1 + SS_KID_BYTES;
+    size_t rawlen = 0, dstlen, adlen, hdr;
+    ss_ticket h;
     const ss_key *key;
     ss_reason reason;
     uint64_t age;
 
     memset(t, 0, sizeof(*t));
-    /* the length alone decides before a byte is read */
-    if (!ticket || len > SS_TICKET_MAX_CHARS
-        || ss_b64_decode(SS_B64_URL_NOPAD, raw, sizeof(raw), &rawlen, ticket, len) != 0
-        || rawlen < SS_TICKET_MIN_BYTES) {
-        return SS_R_MALFORMED;
+    if ((reason = ss_header_read(ticket, len, raw, &rawlen, &h)) != SS_OK) {
+        return reason;
     }
-    if (raw[0] != SS_TICKET_VERSION || !(key = ss_keyring_find(kr, kid))) {
+    if (!(key = ss_keyring_find(kr, h.kid))) {
         return SS_R_UNKNOWN_KEY;
     }
     /* a destination that cannot be valid authenticates nothing */
@@ -261,23 +354,22 @@ ss_reason ss_ticket_open(apr_pool_t *p, const ss_keyring *kr, const char *dst,
     if (!ss_site_id_valid(dst, dstlen)) {
         return SS_R_BAD_TICKET;
     }
-    adlen = ss_ad_build(ad, kid, dst, dstlen);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
-                                                   raw + SS_HEADER_BYTES,
-                                                   rawlen - SS_HEADER_BYTES,
-                                                   ad, adlen, nonce, key->ek) != 0) {
+    hdr = ss_header_bytes((unsigned)h.version);
+    adlen = ss_ad_build(ad, (unsigned)h.version, h.kid, dst, dstlen, h.state);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL, raw + hdr, rawlen - hdr,
+                                                   ad, adlen, h.nonce, key->ek) != 0) {
         return SS_R_BAD_TICKET;
     }
-    if (!ss_payload_parse(p, pt, (size_t)ptlen, t)) {
-        reason = SS_R_BAD_TICKET;
+    if ((reason = ss_payload_parse(p, (unsigned)h.version, pt, (size_t)ptlen, t)) != SS_OK) {
         memset(t, 0, sizeof(*t));
         goto leave;
     }
-    memcpy(t->nonce, nonce, SS_NONCE_BYTES);
-    memcpy(t->kid, kid, SS_KID_BYTES);
+    t->version = h.version;
+    memcpy(t->state, h.state, SS_STATE_BYTES);
+    memcpy(t->nonce, h.nonce, SS_NONCE_BYTES);
+    memcpy(t->kid, h.kid, SS_KID_BYTES);
 
     /* unsigned differences: no overflow whatever iat the ticket carries */
-    reason = SS_OK;
     if (timeout < 0) {
         timeout = 0;
     }

@@ -82,6 +82,9 @@ static int ref_next_valid(const uint8_t *s, size_t n)
     return printable(s, n) && !memchr(s, '\\', n) && !memchr(s, '#', n);
 }
 
+/* 1: the payload opens; 0: a field breaks its rules (bad-ticket); -1: the
+ * fields are good but (version 1, mode) is not a pair that opens
+ * (malformed). */
 static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
 {
     uint64_t iat = 0;
@@ -97,9 +100,6 @@ static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
     out->mode = pt[8];
     out->srclen = pt[9];
     pos = 10;
-    if (out->mode != 1 && out->mode != 2) {
-        return 0;
-    }
     if (out->srclen < 1 || n - pos < out->srclen || !printable(pt + pos, out->srclen)) {
         return 0;
     }
@@ -110,7 +110,7 @@ static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
     }
     out->nextlen = ((size_t)pt[pos] << 8) | pt[pos + 1];
     pos += 2;
-    if (n - pos < out->nextlen || (out->mode == 1 && out->nextlen)
+    if (n - pos < out->nextlen || ((out->mode & 0x0f) == 1 && out->nextlen)
         || !ref_next_valid(pt + pos, out->nextlen)) {
         return 0;
     }
@@ -118,7 +118,11 @@ static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
     pos += out->nextlen;
     out->session = pt + pos;
     out->sesslen = n - pos;
-    return out->sesslen > 0 && printable(out->session, out->sesslen);
+    if (out->sesslen == 0 || !printable(out->session, out->sesslen)) {
+        return 0;
+    }
+    return out->mode == 0x01 || out->mode == 0x11 || out->mode == 0x02 || out->mode == 0x12
+           ? 1 : -1;
 }
 
 static int same(const char *s, const uint8_t *ref, size_t n)
@@ -144,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ref_payload ref;
     apr_pool_t *p;
     __int128 diff;
+    int parsed;
 
     if (!ring) {
         setup();
@@ -179,8 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (textlen > SS_TICKET_MAX_CHARS || rawlen < SS_TICKET_MIN_BYTES) {
         want = SS_R_MALFORMED;
     }
-    else if (!ref_parse(pt, ptlen, &ref)) {
-        want = SS_R_BAD_TICKET;
+    else if ((parsed = ref_parse(pt, ptlen, &ref)) != 1) {
+        want = parsed == 0 ? SS_R_BAD_TICKET : SS_R_MALFORMED;
     }
     else {
         diff = (__int128)NOW - (__int128)ref.iat;   /* the age, exactly */
@@ -189,7 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(r == want);
     if (r == SS_OK || r == SS_R_EXPIRED || r == SS_R_FUTURE) {
-        FUZZ_CHECK(t.iat == ref.iat && (int)t.mode == ref.mode);
+        FUZZ_CHECK(t.iat == ref.iat && (int)t.mode == (ref.mode & 0x0f));
+        FUZZ_CHECK(t.cookie_pairs == ((ref.mode & 0x10) != 0) && t.version == 1);
         FUZZ_CHECK(same(t.src, ref.src, ref.srclen));
         FUZZ_CHECK(same(t.next, ref.next, ref.nextlen));
         FUZZ_CHECK(same(t.session, ref.session, ref.sesslen));
