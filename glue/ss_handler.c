@@ -269,10 +269,14 @@ static void ss_state_look(request_rec *r, const ss_server_conf *conf, const char
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
     int secure = ss_site_secure(site);
 
+    ss_ticket head;
+
     memset(seen, 0, sizeof(*seen));
-    if (!site || !ss_state_of_ticket(ticket, len, seen->s)) {
+    if (!site || ss_ticket_peek(ticket, len, &head) != SS_OK
+        || head.version != SS_TICKET_VERSION_2) {
         return;
     }
+    memcpy(seen->s, head.state, SS_STATE_BYTES);
     seen->have_s = 1;
     seen->cookie_name = ss_state_cookie_name(r->pool, seen->s, secure);
     if (!cookies || !ap_strstr_c(cookies, seen->cookie_name)) {
@@ -458,7 +462,7 @@ static int ss_handle_start(request_rec *r, const ss_server_conf *conf)
     randombytes_buf(rnd, sizeof(rnd));
     text = ss_state_text(r->pool, rnd, to);
     sodium_memzero(rnd, sizeof(rnd));
-    ss_state_of_text(text, strlen(text), s);
+    ss_state_digest(text, strlen(text), s);
 
     /* at most four flows at once: the oldest goes first */
     evict = ss_state_cookie_evict(r->pool, apr_table_get(r->headers_in, "Cookie"), secure);

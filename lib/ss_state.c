@@ -11,11 +11,6 @@
 /* the longest cookie text: random part, '.', base64url of the longest to */
 #define SS_STATE_TEXT_MAX (SS_STATE_CHARS + 1 + SS_B64URL_LEN(SS_STATE_TO_MAX))
 
-void ss_state_of_text(const char *text, size_t len, unsigned char s[SS_STATE_BYTES])
-{
-    crypto_generichash(s, SS_STATE_BYTES, (const unsigned char *)text, len, NULL, 0);
-}
-
 const char *ss_state_text(apr_pool_t *p, const unsigned char random_part[SS_STATE_RANDOM_BYTES],
                           const char *to)
 {
@@ -132,7 +127,7 @@ const char *ss_state_cookie_find(apr_pool_t *p, const char *cookie_header,
             || vlen < SS_STATE_CHARS || vlen > SS_STATE_TEXT_MAX) {
             continue;
         }
-        ss_state_of_text(val, vlen, got);
+        ss_state_digest(val, vlen, got);
         if (sodium_memcmp(got, s, SS_STATE_BYTES) == 0) {
             return apr_pstrmemdup(p, val, vlen);
         }
@@ -245,19 +240,4 @@ const char *ss_state_text_to(apr_pool_t *p, const char *text, const char *handle
         return NULL;
     }
     return apr_pstrmemdup(p, (const char *)buf, n);
-}
-
-int ss_state_of_ticket(const char *ticket, size_t len, unsigned char s[SS_STATE_BYTES])
-{
-    /* version(1) || kid || S: 21 bytes, exactly 28 base64url characters */
-    unsigned char head[1 + SS_KID_BYTES + SS_STATE_BYTES];
-    size_t chars = SS_B64URL_LEN(sizeof(head)), n = 0;
-
-    if (!ticket || len < chars
-        || ss_b64_decode(SS_B64_URL_NOPAD, head, sizeof(head), &n, ticket, chars) != 0
-        || n != sizeof(head) || head[0] != SS_TICKET_VERSION_2) {
-        return 0;
-    }
-    memcpy(s, head + 1 + SS_KID_BYTES, SS_STATE_BYTES);
-    return 1;
 }

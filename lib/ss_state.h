@@ -4,7 +4,7 @@
  * (docs/PROTOCOL.md, "The state binding").  Plain C on APR + libsodium.
  *
  *   cookie text  = base64url(16 random bytes) [ "." base64url(to) ]
- *   S            = BLAKE2b-16 (unkeyed) of the whole text
+ *   S            = ss_state_digest of the whole text (BLAKE2b-16, unkeyed)
  *   cookie name  = "__Host-ssst-" (https entry) or "ssst-" (http entry)
  *                  + the first 8 characters of base64url(S)
  */
@@ -16,22 +16,18 @@
 #include "ss_ticket.h"
 
 #define SS_STATE_RANDOM_BYTES  16
-#define SS_STATE_CHARS         22     /* base64url of S (and of the random part) */
 #define SS_STATE_NAME_CHARS    8      /* characters of S in the cookie name */
 #define SS_STATE_TO_MAX        2048   /* `to` of start and go, characters */
 #define SS_STATE_COOKIES_MAX   4      /* state cookies one browser holds at once */
 #define SS_STATE_PREFIX_HTTPS  "__Host-ssst-"
 #define SS_STATE_PREFIX_HTTP   "ssst-"
 
-/* S of a state cookie's text. */
-void ss_state_of_text(const char *text, size_t len, unsigned char s[SS_STATE_BYTES]);
-
 /* A new state cookie text carrying to (NULL: none) after the random part;
  * random_part is 16 bytes (drawn by the caller: tests give their own). */
 const char *ss_state_text(apr_pool_t *p, const unsigned char random_part[SS_STATE_RANDOM_BYTES],
                           const char *to);
 
-/* base64url of S (SS_STATE_CHARS characters). */
+/* base64url of S (SS_STATE_CHARS characters, as the random part). */
 const char *ss_state_encode(apr_pool_t *p, const unsigned char s[SS_STATE_BYTES]);
 
 /* Decodes the `state` parameter of go: 1 when it is exactly the base64url
@@ -61,9 +57,5 @@ const char *ss_state_text_to(apr_pool_t *p, const char *text, const char *handle
  * and not under handler_path (also not once percent-decoded or through
  * dot segments).  NULL when acceptable, else a one-line reason. */
 const char *ss_state_to_check(const char *to, const char *handler_path);
-
-/* S from the clear header of a version-2 ticket text (version || kid || S),
- * without opening it: 1 when the text starts with such a header. */
-int ss_state_of_ticket(const char *ticket, size_t len, unsigned char s[SS_STATE_BYTES]);
 
 #endif
