@@ -52,8 +52,7 @@ const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
                             const char *shown)
 {
     size_t nlen = strlen(name);
-    const char *pair = args;
-    char *out = NULL;
+    const char *pair = args, *out = "";
     int found = 0;
 
     while (pair && *pair) {
@@ -65,11 +64,8 @@ const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
             piece = apr_pstrcat(p, name, "=", shown, NULL);
             found = 1;
         }
-        out = out ? apr_pstrcat(p, out, "&", piece, NULL) : (char *)piece;
+        out = apr_pstrcat(p, out, piece, end ? "&" : "", NULL);
         pair = end ? end + 1 : NULL;
-        if (end && !*pair) {
-            out = apr_pstrcat(p, out, "&", NULL);
-        }
     }
     return found ? out : NULL;
 }
