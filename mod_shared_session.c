@@ -5,7 +5,8 @@
  * The module record, configuration (directives, merge, the checks of
  * configtest) and what the handler and the filter share.  The replay cache
  * is glue/ss_replay.c, the handler glue/ss_handler.c, the filter
- * glue/ss_filter.c.  The contract is SPEC.md.
+ * glue/ss_filter.c.  The protocol is docs/PROTOCOL.md; the directives are
+ * README.md's "Directive reference".
  */
 
 #include "ss_glue.h"
@@ -380,7 +381,8 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 
 /* ---- shared by the handler and the filter ----------------------------------- */
 
-/* The SharedSessionSites entry this request belongs to (SPEC.md section 2). */
+/* The SharedSessionSites entry this request belongs to (docs/PROTOCOL.md,
+ * "Sites and site ids"). */
 const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf)
 {
     if (!r->hostname || !conf->sites->nelts) {

@@ -7,8 +7,7 @@ subject's rate to a baseline's rate measured in the same run on the same
 server, alternating baseline and subject (B S, S B, ...) for several rounds;
 the median of the per-round ratios is reported.  Next to it, the "cpu
 ratio": the server's CPU time per request (from /proc), baseline over
-subject, which other load on the machine disturbs much less.  The rows
-(issue 5):
+subject, which other load on the machine disturbs much less.  The rows:
 
   R1        script receiver: a fresh, valid ticket per request (session
             ~200 bytes, cookie store with mod_session_crypto, default shmcb

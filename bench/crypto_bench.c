@@ -1,4 +1,4 @@
-/* crypto_bench: microseconds per ticket seal and open (SPEC.md section 7),
+/* crypto_bench: microseconds per ticket seal and open (docs/PROTOCOL.md, "Ticket format"),
  * on the project's own crypto/ code (linked from libsscore), built with the
  * project's flags by scripts/dev-bench.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where the time goes per request (issue 5, item 2), for one side of a row
+"""Where the time goes per request (callgrind or perf), for one side of a row
 of ./dev bench.
 
   profile.py callgrind [--requests N] ROW:SIDE ...

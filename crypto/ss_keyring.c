@@ -1,4 +1,4 @@
-/* Master keys, derived keys and the keyring (SPEC.md sections 2 and 7). */
+/* Master keys, derived keys and the keyring (docs/PROTOCOL.md, "Keys"). */
 #include <string.h>
 #include <sodium.h>
 #include <apr_strings.h>

@@ -1,4 +1,4 @@
-/* Master keys, derived keys and the keyring (SPEC.md sections 2 and 7).
+/* Master keys, derived keys and the keyring (docs/PROTOCOL.md, "Keys").
  * Plain C on APR + libsodium, no httpd. */
 #ifndef SS_KEYRING_H
 #define SS_KEYRING_H
@@ -25,7 +25,7 @@ typedef struct ss_keyring {
     ss_key *keys;   /* wiped by a cleanup of the pool it lives in */
 } ss_keyring;
 
-/* EK and kid from a master key (SPEC.md section 7). */
+/* EK and kid from a master key (docs/PROTOCOL.md, "Keys"). */
 void ss_key_derive(ss_key *out, const unsigned char master[SS_MASTER_KEY_BYTES]);
 
 /* Parses a key file's text: base64 of exactly 32 bytes, white space around

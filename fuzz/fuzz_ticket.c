@@ -1,6 +1,6 @@
 /* Opening tickets, crypto/ss_ticket.h: the input is the ticket text, as the
  * handler gets it from the URL.  The corpus is seeded with valid tickets for
- * this target's keys (the SPEC.md test-vector key), so that libFuzzer's
+ * this target's keys (the test-vector key of docs/PROTOCOL.md), so that libFuzzer's
  * mutations are edits of real tickets: bit flips in the header, nonce,
  * ciphertext and tag, truncations, insertions, re-encodings.
  *
@@ -38,7 +38,7 @@ static void setup(void)
     ring = ss_keyring_make(g);
     other_ring = ss_keyring_make(g);
     for (i = 0; i < SS_MASTER_KEY_BYTES; i++) {
-        master[i] = (unsigned char)i;           /* SPEC.md test-vector key */
+        master[i] = (unsigned char)i;           /* docs/PROTOCOL.md test-vector key */
     }
     ss_key_derive(&k, master);
     ss_keyring_add(ring, g, &k);

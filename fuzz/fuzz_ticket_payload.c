@@ -1,6 +1,6 @@
 /* The payload parser behind ss_ticket_open, reached with arbitrary
  * plaintext: the target seals the input's bytes itself (XChaCha20-Poly1305
- * with this target's key, SPEC.md section 7), so every input authenticates
+ * with this target's key, docs/PROTOCOL.md, "Ticket format"), so every input authenticates
  * and the parser sees exactly the fuzzer's bytes.  A forger who had the key
  * could send these; a site that shares the key but runs other code could
  * mint them.
@@ -11,7 +11,7 @@
  * || session.
  *
  * Properties: ss_ticket_open agrees with a reference parser written from
- * SPEC.md (accept/reject, every field, the age verdict, computed here
+ * docs/PROTOCOL.md (accept/reject, every field, the age verdict, computed here
  * without overflow); an accepted ticket re-seals to the same text. */
 #include <string.h>
 #include <sodium.h>
@@ -63,7 +63,8 @@ static int printable(const uint8_t *s, size_t n)
     return 1;
 }
 
-/* SPEC.md section 7 and ss_ticket.h, read independently of ss_ticket.c. */
+/* docs/PROTOCOL.md, "Ticket format", and ss_ticket.h, read independently of
+ * ss_ticket.c. */
 typedef struct ref_payload {
     int64_t iat;
     int mode;

@@ -17,7 +17,7 @@ import sstickets  # noqa: E402
 
 CORPUS = TOP / "fuzz" / "corpus"
 NOW = 1700000000
-KEY = bytes(range(32))                          # SPEC.md test vectors
+KEY = bytes(range(32))                          # docs/PROTOCOL.md test vectors
 KEY2 = bytes(0xa0 + i for i in range(32))       # the targets' second key
 OTHER_KEY = bytes(0x55 ^ i for i in range(32))  # not in the targets' ring
 

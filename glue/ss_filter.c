@@ -1,4 +1,4 @@
-/* The SHARED_SESSION output filter (SPEC.md section 6): streams HTML and
+/* The SHARED_SESSION output filter (README, "Handler and filter"): streams HTML and
  * inserts the loader tags before the first </head (or <body). */
 
 #include "ss_glue.h"

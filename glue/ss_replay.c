@@ -1,4 +1,4 @@
-/* The replay cache (SPEC.md section 8): a mod_socache provider, with the
+/* The replay cache (docs/PROTOCOL.md, "One-time use"): a mod_socache provider, with the
  * global mutex when the provider is not multi-process safe.  Life cycle as
  * mod_authn_socache: create at configuration, init in post_config, destroy
  * in a pconf cleanup, mutex re-attached in child_init. */

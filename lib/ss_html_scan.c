@@ -1,4 +1,4 @@
-/* Streaming search for the loader insertion point (SPEC.md section 6).
+/* Streaming search for the loader insertion point (README, "Handler and filter").
  *
  * The only thing remembered between chunks is how far into a candidate tag
  * ("</head" or "<body") the stream currently is.  A candidate always starts

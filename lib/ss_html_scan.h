@@ -1,4 +1,4 @@
-/* Finds where the loader tags go in a stream of HTML (SPEC.md section 6):
+/* Finds where the loader tags go in a stream of HTML (README, "Handler and filter"):
  * right before the first "</head" (any case, followed by '>' or white space),
  * or before "<body" (same rule) when that comes first.  No allocation; the
  * scanner holds only a few bytes of state, so the result cannot depend on

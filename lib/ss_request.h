@@ -17,10 +17,10 @@ typedef enum {
     SS_ROUTE_NAVIGATION       /* "TICKET" */
 } ss_route;
 
-/* Routes the name after SharedSessionPath: "go", "start"; X.js or
- * X where X is base64url characters only (a ticket, good or bad); anything
- * else (empty, a '/', other characters) is not found.  For tickets
- * *ticket_len is the length of X. */
+/* Routes the name after SharedSessionPath (docs/PROTOCOL.md, "Answers and
+ * headers"): "go", "start"; X.js or X where X is base64url characters only
+ * (a ticket, good or bad); anything else (empty, a '/', other characters) is
+ * not found.  For tickets *ticket_len is the length of X. */
 ss_route ss_route_name(const char *name, size_t *ticket_len);
 
 /* The decoded value of the first parameter called name in a query string
@@ -41,8 +41,9 @@ const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
 const char *ss_request_line_redact(apr_pool_t *p, const char *line,
                                    const char *handler_path);
 
-/* Where "go" may send a user (SPEC.md section 4): `to` must be an absolute
- * http(s) URL on one of the sites other than current, on that site's port
+/* Where "go" may send a user (docs/PROTOCOL.md, "The navigation flow"): `to`
+ * must be an absolute http(s) URL on one of the sites other than current, on
+ * that site's port
  * (its entry's port, or the scheme's default when the entry names none),
  * with a path that a navigation ticket can carry.  Returns the target entry
  * and fills *u, or NULL with *err a one-line reason for a 400 answer. */
@@ -50,13 +51,14 @@ const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
                             const ss_site *current, const char *to, ss_url *u,
                             const char **err);
 
-/* CheckReferer (SPEC.md section 2): 1 when a Referer or Origin value names
- * the site src or a subdomain of it, on src's port when its entry names one.
+/* CheckReferer (docs/PROTOCOL.md, "The script flow"): 1 when a Referer or
+ * Origin value names the site src or a subdomain of it, on src's port when
+ * its entry names one.
  * "null", relative or unparsable values never match. */
 int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src);
 
-/* A Cache-Control value made private (SPEC.md section 6): "public" removed,
- * "private" added unless there; NULL or "" gives "private". */
+/* A Cache-Control value made private (README, "Handler and filter"): "public"
+ * removed, "private" added unless there; NULL or "" gives "private". */
 const char *ss_cache_control_private(apr_pool_t *p, const char *cc);
 
 #endif

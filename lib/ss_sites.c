@@ -1,4 +1,4 @@
-/* The SharedSessionSites list (SPEC.md section 2). */
+/* The SharedSessionSites list (docs/PROTOCOL.md, "Sites and site ids"). */
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>

@@ -1,5 +1,6 @@
 /* The SharedSessionSites list: parsing entries, site ids, which entry a host
- * belongs to (SPEC.md section 2).  Plain C on APR, no httpd. */
+ * belongs to (docs/PROTOCOL.md, "Sites and site ids").  Plain C on APR, no
+ * httpd. */
 #ifndef SS_SITES_H
 #define SS_SITES_H
 

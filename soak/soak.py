@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""./dev soak: load and fault runs against a real apache2 (issue 6, item 4).
+"""./dev soak: load and fault runs against a real apache2: memory, restarts,
+replay-cache outages and key rotation under load.
 
 Scenarios (all by default, in this order; --only picks some):
 
@@ -733,7 +734,7 @@ def scenario_load(ctx):
     twice = sum(1 for p in pr if "replay" in p["label"] and p["got"][0] in ("replaced", "kept"))
     if twice:
         rep.fig("note", "the default shmcb cache (512 KiB) evicted ids within their timeout "
-                "at this ticket rate: SPEC section 8 'a full cache evicts old ids'")
+                "at this ticket rate: a full cache evicts old ids (docs/PROTOCOL.md, 'One-time use')")
     return rep
 
 

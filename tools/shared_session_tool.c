@@ -1,4 +1,5 @@
-/* shared-session-tool: keygen, mint, inspect (SPEC.md section 9).
+/* shared-session-tool: keygen, mint, inspect (tickets as docs/PROTOCOL.md,
+ * "Ticket format", defines them).
  * Plain C on APR + libsodium and the project's core; no httpd. */
 #include <stdarg.h>
 #include <stdint.h>

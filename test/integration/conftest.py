@@ -139,7 +139,7 @@ def _write_key(path, raw, mode=0o600):
 @pytest.fixture(scope="session")
 def keys(gen_dir):
     """Key files: key1 and key2 (0600), other (an unrelated key),
-    loose (0644) and the SPEC test-vector key."""
+    loose (0644) and the test-vector key of docs/PROTOCOL.md."""
     d = gen_dir / "keys"
     d.mkdir()
     os.chmod(d, 0o755)

@@ -1,4 +1,4 @@
-"""Configurations and a client for the receiving side (issue 3).
+"""Configurations and a client for the receiving side.
 
 A typical setup: one apache2, name-based virtual hosts a.test and b.test on
 one loopback port, SharedSessionSites/KeyFile at server level (inherited),

@@ -1,4 +1,4 @@
-"""Ticket format v1 (SPEC.md section 7) in Python, independent of the C code.
+"""Tickets (docs/PROTOCOL.md, "Ticket format") in Python, independent of the C code.
 
 Used to forge tickets the tool refuses to mint (a `next` of "//evil.example",
 ...), to check the tool's output, and to flip bits.  python3-nacl 1.5 has no

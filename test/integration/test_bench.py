@@ -1,4 +1,4 @@
-"""Issue 5, item 3: `./dev bench --quick` works.
+"""`./dev bench --quick` works.
 
 Runs scripts/dev-bench --quick --no-build (the tree is built already; the
 benchmark must not rebuild the module under the other tests' feet) and

@@ -1,4 +1,4 @@
-"""Issue 4, item 4: real-browser end-to-end tests in headless Chromium.
+"""Real-browser end-to-end tests in headless Chromium.
 
 Two HTTPS sites, https://a.test:PA and https://b.test:PB, served by the
 demo's apache2 setup (demo/demo.py: mod_auth_form login, mod_session_cookie

@@ -1,5 +1,5 @@
-"""Issue 2: the module loads into Debian's apache2, and every bad directive
-value of SPEC.md section 2 fails `apache2 -t` with a message naming the
+"""The module loads into Debian's apache2, and every bad directive value
+(README, "Directive reference") fails `apache2 -t` with a message naming the
 directive, the value and why."""
 
 import base64

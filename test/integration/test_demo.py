@@ -1,4 +1,4 @@
-"""Issue 4, item 3: the live demo (`./dev demo`, i.e. demo/demo.py).
+"""The live demo (`./dev demo`, i.e. demo/demo.py) runs its walkthrough.
 
 `demo.py --check` starts Debian's apache2 with the two HTTPS demo sites,
 runs the scripted walkthrough (script flow, then navigation flow) and must

@@ -1,5 +1,6 @@
-"""Issue 4, item 5: the SHARED_SESSION output filter (SPEC.md sections 3 and 6)
-end to end on a real apache2, without a browser.
+"""The SHARED_SESSION output filter (README, "Handler and filter"; the loader
+tag of docs/PROTOCOL.md, "The script flow") end to end on a real apache2,
+without a browser.
 
 Three sites a.test, b.test, c.test are name-based virtual hosts on one
 loopback port (Host header); each has mod_session_cookie (a.test's cookie is
@@ -275,7 +276,8 @@ def test_insertion_point(site, name):
 
 
 def test_exact_markup(site):
-    """One tag per target, exactly as SPEC.md section 3 writes it, in the
+    """One tag per target, exactly as docs/PROTOCOL.md, "The script flow",
+    writes it, in the
     order of SharedSessionSites, nothing between them."""
     r = get(site, "/f/head.html")
     body = r.body.decode()
@@ -523,7 +525,7 @@ def test_304_stays_304(site, cond):
 
 def test_206_range_untouched(site):
     """A Range request on a static page: the 206 carries the bytes of the
-    file (SPEC.md section 6: not 206), with the file's validators."""
+    file (the filter leaves 206 alone), with the file's validators."""
     body = file_bytes(site, "/f/head.html")
     base = get(site, "/f/head.html", cookie=None)
     r = get(site, "/f/head.html", headers=[("Range", "bytes=0-59")])
@@ -603,7 +605,7 @@ def test_failed_login_has_no_loader(site):
 
 
 # ---------------------------------------------------------------------------
-# Ticket size: SPEC.md sections 5 and 6 (6000 characters at most).  A ticket
+# Ticket size: 6000 characters at most (docs/PROTOCOL.md, "Limits").  A ticket
 # from a.test is base64url(63 + len(session) bytes): a session of 4437 bytes
 # makes 6000 characters, one more byte 6002.
 

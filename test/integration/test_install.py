@@ -1,4 +1,4 @@
-"""Issue 7, item 1: "make install" places everything where Apache expects it,
+""""make install" places everything where Apache expects it,
 "a2enmod shared_session && apachectl configtest" works on Debian's stock
 configuration, "make uninstall" removes exactly what install added, and
 "make distcheck" passes.

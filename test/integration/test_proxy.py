@@ -1,5 +1,5 @@
-"""Issue 4, item 5: proxied HTML through the SHARED_SESSION filter (SPEC.md
-section 6).  A small HTTP/1.1 backend on loopback (a Python thread, started
+"""Proxied HTML through the SHARED_SESSION filter (README, "Handler and
+filter").  A small HTTP/1.1 backend on loopback (a Python thread, started
 and stopped by the module fixture) behind mod_proxy_http:
 
     ProxyPass /app/ http://127.0.0.1:BACKEND/

@@ -1,5 +1,5 @@
-"""Issue 7, item 3: every command and configuration block of README.md is
-exercised by a test, so that the documentation cannot rot.
+"""Every command and configuration block of README.md is exercised by a
+test, so that the documentation cannot rot.
 
 README.md is read when this file is collected.  Every fenced block with a
 language tag (```sh, ```apache, ```c, ```html, ...) must be preceded by a

@@ -1,8 +1,9 @@
-"""Issue 3: receiving tickets.  The shared-session handler checks a ticket
-(SPEC.md section 5), replaces B's session through mod_session, and answers
-uniformly; everything observed on a real apache2 with name-based virtual
-hosts a.test and b.test on one loopback port (Host header), tickets minted
-with shared-session-tool (or forged in Python where the tool refuses)."""
+"""Receiving tickets.  The shared-session handler checks a ticket
+(docs/PROTOCOL.md, "Opening a ticket: checks and reasons"), replaces B's
+session through mod_session, and answers uniformly; everything observed on a
+real apache2 with name-based virtual hosts a.test and b.test on one loopback
+port (Host header), tickets minted with shared-session-tool (or forged in
+Python where the tool refuses)."""
 
 import re
 import time
@@ -178,7 +179,7 @@ def test_referer_from_subdomain_of_source(site, b):
 
 @pytest.mark.parametrize("size", [3000, 4200])
 def test_large_ticket_accepted(site, b, size):
-    """Tickets up to 6000 characters are valid (SPEC section 5): one that is
+    """Tickets up to 6000 characters are valid (docs/PROTOCOL.md, "Limits"): one that is
     longer than a file name or PATH_MAX still reaches the handler."""
     value = "v" * size
     t = b.mint(f"user=alice&blob={value}")

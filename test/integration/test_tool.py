@@ -1,5 +1,5 @@
-"""Issue 2: shared-session-tool (SPEC.md section 9) and the ticket format of
-section 7, checked against an independent Python implementation."""
+"""shared-session-tool (keygen, mint, inspect) and the ticket format of
+docs/PROTOCOL.md, checked against an independent Python implementation."""
 
 import base64
 import time
@@ -217,7 +217,7 @@ def test_vector_navigation(tool, keys):
 
 
 def test_vectors_in_python():
-    """The independent implementation agrees with SPEC.md (so that forged
+    """The independent implementation agrees with docs/PROTOCOL.md (so that forged
     tickets in test_receive are real v1 tickets)."""
     k = bytes(range(32))
     assert sstickets.seal(k, VEC_SRC, VEC_DST, "user=alice&role=admin",

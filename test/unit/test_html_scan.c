@@ -1,4 +1,4 @@
-/* Unit tests of the streaming loader insertion scanner (SPEC.md section 6).
+/* Unit tests of the streaming loader insertion scanner (README, "Handler and filter").
  *
  * The filter is emulated exactly (filter_emulate): pass on what the scanner
  * releases, hold back the rest, insert MARK at the insertion point, release

@@ -1,4 +1,4 @@
-/* Unit tests of crypto/ss_keyring.c: key derivation (SPEC.md section 7),
+/* Unit tests of crypto/ss_keyring.c: key derivation (docs/PROTOCOL.md, "Keys"),
  * key text and key files, the keyring and the wiping of its keys. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 
 #include "ss_keyring.h"
 
-/* K = 0x00..0x1f of SPEC.md section 7 */
+/* K = 0x00..0x1f of docs/PROTOCOL.md, "Test vectors" */
 #define VECTOR_KEY_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 static const unsigned char vector_kid[SS_KID_BYTES] = { 0x05, 0x3f, 0x25, 0x38 };
 /* bytes 0x00..0x1e and 0x00..0x20: one short, one long */

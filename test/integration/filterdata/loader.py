@@ -1,6 +1,6 @@
-"""Helpers shared by test_filter.py, test_proxy.py and test_go.py (issue 4):
-reading the loader markup the SHARED_SESSION filter inserts (SPEC.md
-section 6), checking tickets with shared-session-tool, and headers.
+"""Helpers shared by test_filter.py, test_proxy.py and test_go.py: reading
+the loader markup the SHARED_SESSION filter inserts (README, "Handler and
+filter"), checking tickets with shared-session-tool, and headers.
 
 A test document carries the marker "@@" where the tags must land; the file
 served is the document without it.  A document without the marker must come
@@ -11,7 +11,7 @@ import urllib.parse
 
 MARK = "@@"
 
-# One loader tag exactly as SPEC.md section 3/6 writes it.
+# One loader tag exactly as docs/PROTOCOL.md, "The script flow", writes it.
 TAG_RE = re.compile(
     r'<script src="(?P<origin>https?://[^/"]+)(?P<path>/[^"]*?/)'
     r'(?P<ticket>[A-Za-z0-9_-]+)\.js" async referrerpolicy="origin"></script>')
@@ -71,7 +71,7 @@ def cc_directives(resp):
 
 
 def assert_insert_headers(resp):
-    """SPEC.md section 6: what an inserting response looks like."""
+    """What an inserting response looks like (README, "Handler and filter")."""
     assert resp.header("ETag") is None, resp
     assert resp.header("Content-MD5") is None, resp
     cl = resp.header("Content-Length")
