@@ -17,13 +17,11 @@ typedef struct {
     const char *next;
     int opened;
     int was_empty;
-    int version;
 } ss_outcome;
 
 /* What a navigation request carries for the state binding: S from the
  * ticket's clear header, and the state cookie that digests to it. */
 typedef struct {
-    int have_s;
     unsigned char s[SS_STATE_BYTES];
     const char *cookie_name;    /* the flow's cookie name, when sent */
     const char *cookie_text;    /* its text, when it digests to S */
@@ -131,7 +129,6 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
         o->opened = 1;
         o->src = t.src;
         o->next = t.next;
-        o->version = t.version;
     }
     if (o->reason != SS_OK) {
         return;
@@ -174,27 +171,27 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
                       "store where SetHandler shared-session is", conf->path);
         return;
     }
+    if (want == SS_MODE_NAVIGATION && t.version != SS_TICKET_VERSION_2
+        && !conf->accept_unbound) {
+        o->reason = SS_R_STATE;
+        return;
+    }
     /* claimed before the state is compared: a ticket that fails the
      * state is used up, so nobody can try it against other browsers */
     if ((o->reason = ss_replay_claim(r, &t, conf->timeout)) != SS_OK) {
         return;
     }
-    if (want == SS_MODE_NAVIGATION) {
-        if (t.version != SS_TICKET_VERSION_2) {
-            if (!conf->accept_unbound) {
-                o->reason = SS_R_STATE;
-                return;
-            }
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01050)
-                          "accepting a navigation ticket from %s that is not bound to "
-                          "this browser (SharedSessionAcceptUnbound On): turn it Off "
-                          "once every site sends bound tickets", src->id);
-        }
-        else if (!seen->cookie_text
-                 || sodium_memcmp(t.state, seen->s, SS_STATE_BYTES) != 0) {
-            o->reason = SS_R_STATE;
-            return;
-        }
+    if (want == SS_MODE_NAVIGATION && t.version != SS_TICKET_VERSION_2) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01050)
+                      "accepting a navigation ticket from %s that is not bound to "
+                      "this browser (SharedSessionAcceptUnbound On): turn it Off "
+                      "once every site sends bound tickets", src->id);
+    }
+    else if (want == SS_MODE_NAVIGATION
+             && (!seen->cookie_text
+                 || sodium_memcmp(t.state, seen->s, SS_STATE_BYTES) != 0)) {
+        o->reason = SS_R_STATE;
+        return;
     }
     o->was_empty = ss_session_is_empty(z);
     if (!o->was_empty && !conf->always_replace) {
@@ -268,7 +265,6 @@ static void ss_state_look(request_rec *r, const ss_server_conf *conf, const char
     const ss_site *site = ss_request_site(r, conf);
     const char *cookies = apr_table_get(r->headers_in, "Cookie");
     int secure = ss_site_secure(site);
-
     ss_ticket head;
 
     memset(seen, 0, sizeof(*seen));
@@ -277,7 +273,6 @@ static void ss_state_look(request_rec *r, const ss_server_conf *conf, const char
         return;
     }
     memcpy(seen->s, head.state, SS_STATE_BYTES);
-    seen->have_s = 1;
     seen->cookie_name = ss_state_cookie_name(r->pool, seen->s, secure);
     if (!cookies || !ap_strstr_c(cookies, seen->cookie_name)) {
         seen->cookie_name = NULL;
@@ -289,7 +284,7 @@ static void ss_state_look(request_rec *r, const ss_server_conf *conf, const char
 static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
                             const char *ticket, apr_size_t len, ss_mode mode)
 {
-    ss_outcome o = { SS_OK, NULL, NULL, NULL, NULL, 0, 0, 0 };
+    ss_outcome o = { SS_OK, NULL, NULL, NULL, NULL, 0, 0 };
     ss_state_seen seen;
     const char *where;
 
@@ -315,10 +310,13 @@ static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
                        ss_state_set_cookie(r, conf, seen.cookie_name, NULL,
                                            ss_site_secure(ss_request_site(r, conf))));
     }
-    if (o.reason == SS_OK || !(where = seen.cookie_text
-                               ? ss_state_text_to(r->pool, seen.cookie_text, conf->path)
-                               : NULL)) {
-        where = o.opened && o.next && *o.next ? o.next : "/";
+    /* next when the ticket opened, else the page the flow was started for */
+    if (o.opened) {
+        where = o.next && *o.next ? o.next : "/";
+    }
+    else if (!seen.cookie_text
+             || !(where = ss_state_text_to(r->pool, seen.cookie_text, conf->path))) {
+        where = "/";
     }
     return ss_see_other(r, where, "no-referrer");
 }

@@ -602,33 +602,39 @@ def test_replayed_with_its_state(site, b):
     assert r.set_cookies("bsess") == [], r
 
 
-@pytest.mark.parametrize("case", ["bitflip", "expired", "state"])
+@pytest.mark.parametrize("case", ["bitflip", "other-destination", "expired", "state"])
 def test_failed_ticket_lands_on_the_flows_to(site, b, case):
     """The state cookie carries the page the visitor asked for: a ticket
-    that fails still lands there (without the session)."""
+    that fails to open still lands there (without the session); one that
+    opened lands on its next."""
     t = b.mint("user=jo", nav="/next", to="/asked?for=1",
                iat=NOW() - 100 if case == "expired" else None)
     state = b.state_cookie(t)
     if case == "bitflip":
         t = sstickets.flip_char(t, 80)
+    elif case == "other-destination":
+        t = b.mint("user=jo", nav="/next", dst="a.test", to="/asked?for=1")
+        state = b.state_cookie(t)
     elif case == "state":
         state = b.state_cookie(b.mint("user=x", nav="/y", to="/other"))
         # the state cookie of another flow: its `to` is not this ticket's
     r = b.navigate(t, state=state)
     assert r.status == 303, r
-    want = "/next" if case == "state" else "/asked?for=1"
+    want = "/next" if case in ("state", "expired") else "/asked?for=1"
     assert_nav_answer(r, want)
     assert r.set_cookies("bsess") == [], r
 
 
 def test_version_1_navigation_ticket_refused(site, b):
     """Unbound navigation tickets (sites before the state binding) open,
-    then are refused: reason state."""
+    then are refused: reason state, before their id is claimed."""
     mine = b.set_session("user=bob")
-    r = b.navigate(b.mint("user=mallory", nav="/next", bound=False), cookie=mine)
-    assert_nav_answer(r, "/next")
-    assert r.header_all("Set-Cookie") == [], r
-    assert_outcome(site, r, "rejected", "state")
+    t = b.mint("user=mallory", nav="/next", bound=False)
+    for _ in range(2):
+        r = b.navigate(t, cookie=mine)
+        assert_nav_answer(r, "/next")
+        assert r.header_all("Set-Cookie") == [], r
+        assert_outcome(site, r, "rejected", "state")
     assert b.page(mine) == {"user": "bob"}
 
 
