@@ -119,10 +119,16 @@ static const char *ss_set_key_file(cmd_parms *cmd, void *dummy, const char *arg)
     if (rv != APR_SUCCESS) {
         return apr_pstrcat(cmd->pool, "SharedSessionKeyFile: ", err, NULL);
     }
-    if (loose) {
+    if (loose & SS_KEYFILE_READABLE) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SSLOGNO(00001)
                      "SharedSessionKeyFile: '%s' is readable by group or others; "
                      "make it readable by root only (chmod 600)", path);
+    }
+    if (loose & SS_KEYFILE_WRITABLE) {
+        /* whoever may write it may swap in a key of their own */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SSLOGNO(00040)
+                     "SharedSessionKeyFile: '%s' is writable by group or others; "
+                     "make it writable by root only (chmod 600)", path);
     }
     rv = ss_keyring_add(conf->keys, cmd->pool, &key);
     sodium_memzero(&key, sizeof(key));
@@ -381,15 +387,30 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 
 /* ---- shared by the handler and the filter ----------------------------------- */
 
-/* The SharedSessionSites entry this request belongs to (docs/PROTOCOL.md,
- * "Sites and site ids"). */
+/* The SharedSessionSites entry whose own host this request is for, the
+ * only one the module acts for (docs/PROTOCOL.md, "Sites and site ids").  A request to a
+ * subdomain of an entry gets NULL; ss_request_site_within names that entry
+ * for log lines. */
 const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf)
+{
+    const ss_site *site;
+    int exact = 0;
+
+    if (!r->hostname || !conf->sites->nelts) {
+        return NULL;
+    }
+    site = ss_sites_match((const ss_site *)conf->sites->elts, conf->sites->nelts,
+                          r->hostname, ap_get_server_port(r), &exact);
+    return exact ? site : NULL;
+}
+
+const ss_site *ss_request_site_within(request_rec *r, const ss_server_conf *conf)
 {
     if (!r->hostname || !conf->sites->nelts) {
         return NULL;
     }
     return ss_sites_match((const ss_site *)conf->sites->elts, conf->sites->nelts,
-                          r->hostname, ap_get_server_port(r));
+                          r->hostname, ap_get_server_port(r), NULL);
 }
 
 const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id)
@@ -405,19 +426,11 @@ const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id)
     return NULL;
 }
 
-/* An entry other than the reserved "expiry" makes a session non-empty. */
+/* Empty as lib/ss_session_codec.h defines it: no entry that a ticket
+ * would carry. */
 int ss_session_is_empty(const session_rec *z)
 {
-    const apr_array_header_t *arr = apr_table_elts(z->entries);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    int i;
-
-    for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && strcmp(e[i].key, SS_SESSION_RESERVED_KEY) && e[i].val && *e[i].val) {
-            return 0;
-        }
-    }
-    return 1;
+    return ss_session_entries_empty(z->entries);
 }
 
 /* mod_session's session, or NULL when mod_session is not on here. */

@@ -610,7 +610,7 @@ def main():
 def ratio_rows_of(b, main_srv, wanted):
     """(id, subject text, baseline text, subject Side, baseline Side, goal)
     of the rows measured on the main server (R1*, R2*); the server runs."""
-    referer = f"http://a.test:{main_srv.port}/page"
+    referer = "http://a.test/page"    # the entry http://a.test: its default port
     s200 = session_of(200)
     nav = "/landing?from=a"
     empty_js = Side("static .js", "b.test", "/empty.js", referer=referer)

@@ -55,6 +55,16 @@ static const unsigned char ss_b64url_values[256] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
+size_t ss_b64url_span(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && ss_b64url_values[(unsigned char)s[i]] != 0xff) {
+        i++;
+    }
+    return i;
+}
+
 /* Character to its 6-bit value, or 0xff when it is not in the alphabet. */
 static unsigned ss_b64_value(unsigned c, unsigned c62, unsigned c63)
 {

@@ -29,6 +29,11 @@ size_t ss_b64url_encode(char *out, size_t outcap,
 size_t ss_b64url_encode_with(char *out, size_t outcap, const unsigned char *in,
                              size_t inlen, int simd);
 
+/* How many characters at the start of s[0..len) are in the base64url
+ * alphabet (letters, digits, '-', '_'): len when all are.  For public
+ * text (ticket names); not constant-time. */
+size_t ss_b64url_span(const char *s, size_t len);
+
 /* Decodes in[0..inlen) into out.  Returns 0 and sets *outlen, or -1 on any
  * invalid input (bad character, impossible length, non-canonical trailing
  * bits, padding where the variant has none, output larger than outcap). */

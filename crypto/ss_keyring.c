@@ -28,14 +28,64 @@ static int ss_is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* ss_key_parse, also telling how many bytes a well-formed text decoded
- * to (*decoded, or 0 when it was not base64 at all). */
-static apr_status_t ss_key_parse_text(ss_key *out, const char *text, size_t len,
-                                      size_t *decoded, const char **err)
+/* 0xff when lo <= c <= hi, else 0 (all below 256), without a branch: a
+ * key's characters must not steer the CPU. */
+static unsigned ss_ct_in(unsigned c, unsigned lo, unsigned hi)
+{
+    return ((((c - lo) | (hi - c)) >> 8) & 0xffU) ^ 0xffU;
+}
+
+/* 1 when text[0..len) is 64 hex digits: a 32-byte key written in hex
+ * (openssl rand -hex 32), which is also valid base64 (of 48 bytes). */
+static int ss_key_text_is_hex(const char *text, size_t len)
+{
+    unsigned all = 0xffU;
+    size_t i;
+
+    if (len != 2 * SS_MASTER_KEY_BYTES) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned c = (unsigned char)text[i];
+
+        all &= ss_ct_in(c, '0', '9') | ss_ct_in(c | 0x20U, 'a', 'f');
+    }
+    return all == 0xffU;
+}
+
+/* Why a key text is refused: ss_key_parse says it in words, the file
+ * loader with the file's name and what it decoded to. */
+typedef enum {
+    SS_KEY_TEXT_OK = 0,
+    SS_KEY_TEXT_EMPTY,
+    SS_KEY_TEXT_TOO_LONG,
+    SS_KEY_TEXT_NOT_BASE64,
+    SS_KEY_TEXT_HEX,
+    SS_KEY_TEXT_SIZE,          /* base64, of another size than 32 bytes */
+    SS_KEY_TEXT_ALL_ZERO
+} ss_key_text;
+
+#define SS_KEY_MAKE_ONE "make one with shared-session-tool keygen"
+
+static const char *const ss_key_text_why[] = {
+    NULL,
+    "empty (make a key with shared-session-tool keygen)",
+    "too long to be a key (a key is 32 bytes in base64)",
+    "not valid base64",
+    "not base64 (it looks like hex: a key file holds the 32 bytes in base64; "
+    "convert it with xxd -r -p FILE | base64, or " SS_KEY_MAKE_ONE ")",
+    "does not decode to 32 bytes (make a key with shared-session-tool keygen)",
+    "all 32 bytes are zero: not a secret (" SS_KEY_MAKE_ONE ")",
+};
+
+/* Parses the text of a key, also telling how many bytes well-formed
+ * base64 decoded to (*decoded, or 0 when it was not base64 at all). */
+static ss_key_text ss_key_parse_text(ss_key *out, const char *text, size_t len,
+                                     size_t *decoded)
 {
     unsigned char buf[SS_B64_DECODED_MAX(SS_KEYFILE_MAX)];
     size_t n = 0;
-    apr_status_t rv = APR_EINVAL;
+    ss_key_text verdict;
 
     *decoded = 0;
     memset(out, 0, sizeof(*out));
@@ -47,36 +97,40 @@ static apr_status_t ss_key_parse_text(ss_key *out, const char *text, size_t len,
         len--;
     }
     if (len == 0) {
-        *err = "empty (make a key with shared-session-tool keygen)";
-        goto leave;
+        verdict = SS_KEY_TEXT_EMPTY;
     }
-    if (len > SS_KEYFILE_MAX) {
-        *err = "too long to be a key (a key is 32 bytes in base64)";
-        goto leave;
+    else if (len > SS_KEYFILE_MAX) {
+        verdict = SS_KEY_TEXT_TOO_LONG;
     }
-    if (ss_b64_decode(SS_B64_STD, buf, sizeof(buf), &n, text, len) != 0) {
-        *err = "not valid base64";
-        goto leave;
+    else if (ss_key_text_is_hex(text, len)) {
+        verdict = SS_KEY_TEXT_HEX;
     }
-    *decoded = n;
-    if (n != SS_MASTER_KEY_BYTES) {
-        *err = "does not decode to 32 bytes (make a key with "
-               "shared-session-tool keygen)";
-        goto leave;
+    else if (ss_b64_decode(SS_B64_STD, buf, sizeof(buf), &n, text, len) != 0) {
+        verdict = SS_KEY_TEXT_NOT_BASE64;
     }
-    ss_key_derive(out, buf);
-    rv = APR_SUCCESS;
-leave:
+    else if ((*decoded = n) != SS_MASTER_KEY_BYTES) {
+        verdict = SS_KEY_TEXT_SIZE;
+    }
+    else if (sodium_is_zero(buf, SS_MASTER_KEY_BYTES)) {
+        /* constant time, like every look at the key */
+        verdict = SS_KEY_TEXT_ALL_ZERO;
+    }
+    else {
+        ss_key_derive(out, buf);
+        verdict = SS_KEY_TEXT_OK;
+    }
     sodium_memzero(buf, sizeof(buf));
-    return rv;
+    return verdict;
 }
 
 apr_status_t ss_key_parse(ss_key *out, const char *text, size_t len,
                           const char **err)
 {
     size_t decoded;
+    ss_key_text verdict = ss_key_parse_text(out, text, len, &decoded);
 
-    return ss_key_parse_text(out, text, len, &decoded, err);
+    *err = ss_key_text_why[verdict];
+    return verdict == SS_KEY_TEXT_OK ? APR_SUCCESS : APR_EINVAL;
 }
 
 apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
@@ -89,7 +143,7 @@ apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
     apr_finfo_t fi;
     apr_size_t got = 0;
     size_t decoded;
-    const char *why;
+    ss_key_text verdict;
     apr_status_t rv;
 
     memset(out, 0, sizeof(*out));
@@ -98,13 +152,21 @@ apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
     }
     /* stat before open: opening a FIFO would block */
     rv = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_SIZE | APR_FINFO_PROT, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        *err = apr_psprintf(p, "cannot read key file %s: %s (create it with "
+                            "shared-session-tool keygen --out %s, or umask 077; "
+                            "shared-session-tool keygen > %s)", path,
+                            apr_strerror(rv, msg, sizeof(msg)), path, path);
+        goto leave;
+    }
     if (rv != APR_SUCCESS) {
         *err = apr_psprintf(p, "cannot read key file %s: %s", path,
                             apr_strerror(rv, msg, sizeof(msg)));
         goto leave;
     }
-    if (loose_perms && (fi.protection & (APR_GREAD | APR_WREAD))) {
-        *loose_perms = 1;
+    if (loose_perms) {
+        *loose_perms = ((fi.protection & (APR_GREAD | APR_WREAD)) ? SS_KEYFILE_READABLE : 0)
+                     | ((fi.protection & (APR_GWRITE | APR_WWRITE)) ? SS_KEYFILE_WRITABLE : 0);
     }
     rv = APR_EINVAL;
     if (fi.filetype != APR_REG) {
@@ -126,14 +188,19 @@ apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
                             path, SS_KEYFILE_MAX);
         goto leave;
     }
-    rv = ss_key_parse_text(out, buf, got, &decoded, &why);
-    if (rv != APR_SUCCESS && decoded > 0) {
+    verdict = ss_key_parse_text(out, buf, got, &decoded);
+    rv = verdict == SS_KEY_TEXT_OK ? APR_SUCCESS : APR_EINVAL;
+    if (verdict == SS_KEY_TEXT_SIZE) {
         *err = apr_psprintf(p, "key file %s: decodes to %" APR_SIZE_T_FMT " bytes, a key "
-                            "must be 32 bytes (make one with shared-session-tool keygen)",
-                            path, decoded);
+                            "must be 32 bytes (" SS_KEY_MAKE_ONE ")", path, decoded);
     }
-    else if (rv != APR_SUCCESS) {
-        *err = apr_psprintf(p, "key file %s: %s", path, why);
+    else if (verdict == SS_KEY_TEXT_HEX) {
+        *err = apr_psprintf(p, "key file %s: not base64 (it looks like hex: a key file "
+                            "holds the 32 bytes in base64; convert it with "
+                            "xxd -r -p %s | base64, or " SS_KEY_MAKE_ONE ")", path, path);
+    }
+    else if (verdict != SS_KEY_TEXT_OK) {
+        *err = apr_psprintf(p, "key file %s: %s", path, ss_key_text_why[verdict]);
     }
 leave:
     sodium_memzero(buf, sizeof(buf));

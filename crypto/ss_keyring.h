@@ -28,15 +28,21 @@ typedef struct ss_keyring {
 /* EK and kid from a master key (docs/PROTOCOL.md, "Keys"). */
 void ss_key_derive(ss_key *out, const unsigned char master[SS_MASTER_KEY_BYTES]);
 
-/* Parses a key file's text: base64 of exactly 32 bytes, white space around
- * it ignored.  Returns APR_SUCCESS, or APR_EINVAL with *err a static one-line
- * reason that contains no key material. Wipes every temporary copy. */
+/* Parses a key file's text: base64 of exactly 32 bytes, not all zero,
+ * white space around it ignored.  Returns APR_SUCCESS, or APR_EINVAL with
+ * *err a static one-line reason that contains no key material (64 hex
+ * digits are named as such).  Wipes every temporary copy. */
 apr_status_t ss_key_parse(ss_key *out, const char *text, size_t len,
                           const char **err);
 
-/* Reads and parses a key file.  *loose_perms (may be NULL) is set to 1 when
- * the file is readable by group or others.  On failure *err is a one-line
- * reason (allocated in p; names no key material). */
+/* What ss_keyfile_load reports in *loose_perms, or-ed together. */
+#define SS_KEYFILE_READABLE 1   /* by group or others */
+#define SS_KEYFILE_WRITABLE 2   /* by group or others */
+
+/* Reads and parses a key file.  *loose_perms (may be NULL) is set to the
+ * SS_KEYFILE_* bits of the file's mode, 0 when only its owner may read and
+ * write it.  On failure *err is a one-line reason (allocated in p; names the
+ * file, no key material; for a missing file, how to create one). */
 apr_status_t ss_keyfile_load(ss_key *out, apr_pool_t *p, const char *path,
                              int *loose_perms, const char **err);
 

@@ -14,14 +14,17 @@
  *    of host characters, a port 1-65535 (the scheme's when none is given),
  *    and a path_query that starts with '/' and holds only 0x21-0x7e and no
  *    '#'; scheme://host[:port]path_query parses to the same URL;
- *  - ss_go_target never returns the current site or a site the host is not
- *    within, keeps to the entry's port (or the scheme's default), its
+ *  - an accepted URL's host is in the normal form of lib/ss_host.h, the
+ *    grammar of site entries too (one grammar for both);
+ *  - ss_go_target never returns the current site, returns a site only for
+ *    its very host (no subdomain), keeps to the entry's port (or the
+ *    scheme's default), its
  *    path_query passes ss_next_valid, and the Location the handler builds
  *    from it has no CR/LF/space/control byte and leads back to that site;
  *    a refusal has a one-line reason;
- *  - ss_referer_matches only for a parsable URL within the source site, on
- *    its port; ss_route_name and ss_cache_control_private keep their
- *    contracts;
+ *  - ss_referer_matches only for a parsable URL of the source site's very
+ *    scheme, host and port (the scheme's default when its entry names none);
+ *    ss_route_name and ss_cache_control_private keep their contracts;
  *  - start's `to` (line 1 as a path): an accepted one is a path that a
  *    navigation ticket can carry, at most SS_STATE_TO_MAX characters, not
  *    under the handler's path, and travels through a state cookie's text
@@ -36,6 +39,7 @@
 #include <apr_strings.h>
 
 #include "fuzz.h"
+#include "ss_host.h"
 #include "ss_request.h"
 #include "ss_sites.h"
 #include "ss_state.h"
@@ -102,6 +106,17 @@ static void check_url(apr_pool_t *p, const char *s)
         FUZZ_CHECK(isalnum((unsigned char)u.host[i]) || strchr(".-[]:", u.host[i]));
         FUZZ_CHECK(u.host[i] != '@');
     }
+    {
+        const char *norm = NULL;
+        ss_site site;
+
+        FUZZ_CHECK(ss_host_parse(p, u.host, strlen(u.host), &norm, &err) != SS_HOST_INVALID
+                   && !strcmp(norm, u.host));
+        if (strlen(u.host) <= SS_SITE_ID_MAX) {
+            FUZZ_CHECK(ss_site_parse(p, u.host, &site, &err) == APR_SUCCESS
+                       && !strcmp(site.host, u.host));
+        }
+    }
     FUZZ_CHECK(u.port >= 1 && u.port <= 65535);
     FUZZ_CHECK(u.port_given || u.port == ss_site_default_port(u.scheme));
     FUZZ_CHECK(u.path_query && u.path_query[0] == '/' && clean(u.path_query));
@@ -130,8 +145,8 @@ static void check_go(apr_pool_t *p, const ss_site *sites, int nsites, int cur,
     }
     idx = (int)(target - sites);
     FUZZ_CHECK(idx >= 0 && idx < nsites && target != current);
-    FUZZ_CHECK(ss_host_within(u.host, target->host));
-    FUZZ_CHECK(ss_sites_match(sites, nsites, u.host, u.port) == target);
+    FUZZ_CHECK(ss_host_relation(u.host, target->host) == SS_HOST_SAME);
+    FUZZ_CHECK(ss_sites_match(sites, nsites, u.host, u.port, NULL) == target);
     if (target->port) {
         FUZZ_CHECK(u.port == target->port);
     }
@@ -146,11 +161,11 @@ static void check_go(apr_pool_t *p, const ss_site *sites, int nsites, int cur,
     where = apr_pstrcat(p, u.scheme, "://", authority, u.path_query, NULL);
     FUZZ_CHECK(clean(where));
     FUZZ_CHECK(ss_url_parse(p, where, &w, &err) == APR_SUCCESS);
-    FUZZ_CHECK(ss_sites_match(sites, nsites, w.host, w.port) == target);
+    FUZZ_CHECK(ss_sites_match(sites, nsites, w.host, w.port, NULL) == target);
     where = apr_pstrcat(p, target->scheme, "://", authority, "/shared-session/", "AQ", NULL);
     FUZZ_CHECK(clean(where));
     FUZZ_CHECK(ss_url_parse(p, where, &w, &err) == APR_SUCCESS);
-    FUZZ_CHECK(ss_host_within(w.host, target->host));
+    FUZZ_CHECK(!strcmp(w.host, target->host));
 }
 
 static void check_route(const char *name)
@@ -288,8 +303,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ss_url u;
 
             FUZZ_CHECK(ss_url_parse(p, args, &u, &err) == APR_SUCCESS);
-            FUZZ_CHECK(ss_host_within(u.host, sites[i].host));
-            FUZZ_CHECK(!sites[i].port || u.port == sites[i].port);
+            FUZZ_CHECK(!strcmp(u.scheme, sites[i].scheme) && !strcmp(u.host, sites[i].host));
+            FUZZ_CHECK(u.port == (sites[i].port ? sites[i].port
+                                                : ss_site_default_port(sites[i].scheme)));
         }
     }
     check_route(args);

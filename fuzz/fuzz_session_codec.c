@@ -3,13 +3,15 @@
  *
  * The input is used twice:
  *  - as an encoded session (a ticket's payload, an incoming cookie):
- *    decode gives entries with non-empty keys and values and no "expiry";
+ *    decode gives entries with non-empty keys and values and no "expiry"
+ *    (that very name: "Expiry" is an ordinary entry, as for mod_session);
  *    encode(decode(x)) is a valid ticket payload (ss_session_valid) or ""
  *    when there are no entries, and decodes to the same entries; encoding
  *    is idempotent from there;
  *  - as entries "k\0v\0k\0v..." (any bytes but NUL, as a backend may store):
  *    encode gives a valid payload, decode gives the entries back (except
  *    "expiry" and empty ones).
+ * A table is empty (ss_session_entries_empty) exactly when it encodes to "".
  * ss_form_unescape agrees with a reference (ap_unescape_urlencoded). */
 #include <ctype.h>
 #include <stdlib.h>
@@ -53,7 +55,7 @@ static void check_decoded(const apr_table_t *t)
 
     for (i = 0; i < arr->nelts; i++) {
         FUZZ_CHECK(e[i].key && *e[i].key && e[i].val && *e[i].val);
-        FUZZ_CHECK(strcasecmp(e[i].key, SS_SESSION_RESERVED_KEY) != 0);
+        FUZZ_CHECK(strcmp(e[i].key, SS_SESSION_RESERVED_KEY) != 0);
     }
 }
 
@@ -128,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;   /* a key without a value */
         }
         fuzz_split(rest, restlen, '\0', &v, &rest, &restlen);
-        if (*k && *v && strcasecmp(k, SS_SESSION_RESERVED_KEY) != 0) {
+        if (*k && *v && strcmp(k, SS_SESSION_RESERVED_KEY) != 0) {
             apr_table_set(direct, k, v);
         }
         else if (*k && dropped_checks++ < 8 && !apr_table_get(direct, k)) {
@@ -148,6 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(!*enc || ss_session_valid(enc, strlen(enc)));
         ss_session_decode(p, enc, back);
         FUZZ_CHECK(same_entries(back, direct));
+        /* one definition: empty exactly when nothing is carried */
+        FUZZ_CHECK(ss_session_entries_empty(direct) == !*enc);
+        FUZZ_CHECK(ss_session_entries_empty(t) == !*ss_session_encode(p, t));
         check_roundtrip(p, direct, apr_table_elts(direct)->nelts);
     }
 

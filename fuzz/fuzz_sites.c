@@ -10,10 +10,13 @@
  *  - its id parses again to the same site (scheme https), and so does its
  *    origin (same scheme too); parsing is deterministic;
  *  - a refusal has a one-line reason;
- *  - ss_host_within agrees with a reference (equal, or a subdomain on a
+ *  - its host is in the normal form of lib/ss_host.h (parsing it again
+ *    gives itself; labels of 1-63, at most 253 characters, no trailing
+ *    dot) and a URL with that host reads the same host (one grammar);
+ *  - ss_host_relation agrees with a reference (equal, or a subdomain on a
  *    label boundary, never below an address) and ss_sites_match returns the
  *    reference's most specific entry (exact over subdomain, longer host,
- *    named port over none, first on a tie). */
+ *    named port over none, first on a tie), saying whether it is exact. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +24,10 @@
 #include <apr_strings.h>
 
 #include "fuzz.h"
+#include "ss_host.h"
 #include "ss_sites.h"
 #include "ss_ticket.h"
+#include "ss_url.h"
 
 const char fuzz_target_name[] = "sites";
 
@@ -82,6 +87,34 @@ static void check_entry(apr_pool_t *p, const char *arg, const ss_site *s)
         FUZZ_CHECK(!isupper((unsigned char)s->host[i]));
         FUZZ_CHECK(isalnum((unsigned char)s->host[i]) || strchr(".-[]:", s->host[i]));
     }
+    /* the normal form of the one host grammar, which URLs share */
+    {
+        const char *norm = NULL, *label = s->host, *dot;
+        size_t hlen = strlen(s->host);
+        ss_host_kind kind = ss_host_parse(p, s->host, hlen, &norm, &err);
+        ss_url u;
+
+        FUZZ_CHECK(kind != SS_HOST_INVALID && !strcmp(norm, s->host));
+        FUZZ_CHECK(s->host[hlen - 1] != '.');
+        if (kind != SS_HOST_IPV6) {
+            FUZZ_CHECK(hlen <= SS_HOST_NAME_MAX);
+            for (;; label = dot + 1) {
+                size_t llen;
+
+                dot = strchr(label, '.');
+                llen = dot ? (size_t)(dot - label) : strlen(label);
+                FUZZ_CHECK(llen >= 1 && llen <= SS_HOST_LABEL_MAX);
+                FUZZ_CHECK(label[0] != '-' && label[llen - 1] != '-');
+                if (!dot) {
+                    break;
+                }
+            }
+        }
+        FUZZ_CHECK(ss_url_parse(p, apr_pstrcat(p, s->scheme, "://", s->id, "/", NULL), &u,
+                                &err) == APR_SUCCESS);
+        FUZZ_CHECK(!strcmp(u.host, s->host) && u.port == (s->port ? s->port
+                                                          : ss_site_default_port(s->scheme)));
+    }
     FUZZ_CHECK(s->port >= 0 && s->port <= 65535);
     FUZZ_CHECK(idlen >= 1 && idlen <= SS_SITE_ID_MAX);
     for (i = 0; i < idlen; i++) {
@@ -109,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p = fuzz_input_pool();
     ss_site sites[MAX_SITES];
     const ss_site *m, *best = NULL;
+    int exact = -1;
     const uint8_t *rest = data;
     size_t restlen = size, best_len = 0;
     char *host, *portline, *line;
@@ -136,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rel = ref_within(host, sites[i].host);
         size_t len = strlen(sites[i].host);
 
-        FUZZ_CHECK(ss_host_within(host, sites[i].host) == (rel != 0));
+        FUZZ_CHECK((int)ss_host_relation(host, sites[i].host) == rel);
         if (!rel || (sites[i].port && sites[i].port != port)) {
             continue;
         }
@@ -147,10 +181,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             best_len = len;
         }
     }
-    m = ss_sites_match(sites, nsites, host, port);
+    m = ss_sites_match(sites, nsites, host, port, &exact);
     FUZZ_CHECK(m == best);
-    FUZZ_CHECK(ss_sites_match(sites, 0, host, port) == NULL);
-    FUZZ_CHECK(!ss_host_within(NULL, "example.com") && !ss_host_within(host, NULL));
+    FUZZ_CHECK(exact == (best_rel == SS_HOST_SAME));
+    FUZZ_CHECK(ss_sites_match(sites, nsites, host, port, NULL) == best);
+    FUZZ_CHECK(ss_sites_match(sites, 0, host, port, &exact) == NULL && exact == 0);
+    FUZZ_CHECK(ss_host_relation(NULL, "example.com") == SS_HOST_OTHER
+               && ss_host_relation(host, NULL) == SS_HOST_OTHER);
     fuzz_input_done();
     return 0;
 }

@@ -117,6 +117,8 @@ def seeds_sites():
     write(t, "bad", "x\n1\nftp://a\nhttps://\nuser@host\na:0\na:65536\n-a.b\na..b\na/b\na?x\n")
     write(t, "long-label", "a\n1\n" + "a" * 64 + ".com\n" + "a" * 63 + ".com\n")
     write(t, "long-site", "a\n1\n" + ".".join(["abcdefg"] * 33) + "\n")
+    write(t, "host-grammar", "shop.example.com\n443\nexample.com.\n1.2.3\n127.0.0.01\n"
+          "[1::2::3]\n[2001:DB8::1]:8443\n0x10.example\nexample.0x10\n-a.example\n")
 
 
 def seeds_go():
@@ -140,6 +142,10 @@ def seeds_go():
         ("route-go", "go"),
         ("cache-control", "public, max-age=60, Private=x"),
         ("referer", "https://shop.www.example.org:443/"),
+        ("subdomain", "to=https://evil.www.example.org/x"),
+        ("trailing-dot", "to=https://WWW.Example.ORG./x"),
+        ("referer-exact", "https://www.example.com/"),
+        ("referer-other-port", "https://www.example.com:444/"),
     ]:
         write(t, name, args + "\n0" + sites)
     write(t, "default-sites", "to=https://[::1]:8443/p\n4\n")

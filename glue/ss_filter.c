@@ -71,7 +71,17 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
     session_rec *z;
     ss_ticket t;
 
-    if (!site || !sealer || !conf->loader_heads || !(z = ss_load_session(r))) {
+    if (!site) {
+        const ss_site *within = APLOGrdebug(r) ? ss_request_site_within(r, conf) : NULL;
+
+        if (within) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SSLOGNO(00042)
+                          "no loader on host '%s': a subdomain of the site %s, not its "
+                          "own host", ap_escape_logitem(r->pool, r->hostname), within->id);
+        }
+        return NULL;
+    }
+    if (!sealer || !conf->loader_heads || !(z = ss_load_session(r))) {
         return NULL;
     }
     /* empty once "expiry" and empty entries are left out */

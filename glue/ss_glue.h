@@ -95,6 +95,7 @@ extern APR_OPTIONAL_FN_TYPE(ap_session_save) *ss_session_save_fn;
 /* mod_shared_session.c */
 ss_server_conf *ss_conf(server_rec *s);
 const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf);
+const ss_site *ss_request_site_within(request_rec *r, const ss_server_conf *conf);
 const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id);
 int ss_session_is_empty(const session_rec *z);
 session_rec *ss_load_session(request_rec *r);

@@ -115,8 +115,17 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
 
     o->result = "rejected";
     if (!site) {
+        const ss_site *within = ss_request_site_within(r, conf);
+
         o->reason = SS_R_NO_SITE;
         /* info, not error: any client can send any Host */
+        if (within) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(00041)
+                          "host '%s' is a subdomain of the site %s: tickets are received "
+                          "on the site's own host only",
+                          ap_escape_logitem(r->pool, r->hostname), within->id);
+            return;
+        }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01010)
                       "host '%s' is not in SharedSessionSites: tickets cannot be "
                       "received here", r->hostname ? ap_escape_logitem(r->pool, r->hostname) : "");
@@ -376,6 +385,10 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     session_rec *z;
     ss_url u;
 
+    if (!site && ss_request_site_within(r, conf)) {
+        return ss_go_refuse(r, "this host is a subdomain of a site that shares sessions: "
+                            "go works on the site's own host only");
+    }
     if (!site || !sealer) {
         return ss_refuse(r, "go", "this host is not one of SharedSessionSites");
     }

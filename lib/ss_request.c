@@ -4,11 +4,10 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
+#include "ss_base64.h"
 #include "ss_request.h"
 #include "ss_session_codec.h"
 #include "ss_ticket.h"
-
-#define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 ss_route ss_route_name(const char *name, size_t *ticket_len)
 {
@@ -24,7 +23,7 @@ ss_route ss_route_name(const char *name, size_t *ticket_len)
     if (*ticket_len == 0) {
         return SS_ROUTE_NOT_FOUND;
     }
-    if (strspn(name, B64URL_CHARS) < *ticket_len) {
+    if (ss_b64url_span(name, *ticket_len) < *ticket_len) {
         return SS_ROUTE_NOT_FOUND;
     }
     return *ticket_len == len ? SS_ROUTE_NAVIGATION : SS_ROUTE_SCRIPT;
@@ -125,6 +124,7 @@ const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
 {
     const ss_site *target;
     const char *why;
+    int exact;
 
     if (!to || !*to) {
         *err = "missing the to= parameter (an absolute URL on another site)";
@@ -134,9 +134,14 @@ const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
         *err = apr_pstrcat(p, "to= is refused: ", why, NULL);
         return NULL;
     }
-    target = ss_sites_match(sites, nsites, u->host, u->port);
+    target = ss_sites_match(sites, nsites, u->host, u->port, &exact);
     if (!target || target == current) {
         *err = "to= is not on one of the other SharedSessionSites";
+        return NULL;
+    }
+    if (!exact) {
+        /* a subdomain of a target: whoever runs it must not get tickets */
+        *err = "to= is not a page of another site that shares sessions";
         return NULL;
     }
     if (!target->port && u->port != ss_site_default_port(u->scheme)) {
@@ -158,7 +163,9 @@ int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src)
     if (!value || ss_url_parse(p, value, &u, &err) != APR_SUCCESS) {
         return 0;
     }
-    return ss_host_within(u.host, src->host) && (!src->port || u.port == src->port);
+    /* both hosts are in normal form: equal text is the same host */
+    return !strcmp(u.scheme, src->scheme) && !strcmp(u.host, src->host)
+           && u.port == (src->port ? src->port : ss_site_default_port(src->scheme));
 }
 
 #define CC_OWS(c) ((c) == ' ' || (c) == '\t')   /* HTTP's optional white space */

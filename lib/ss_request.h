@@ -41,20 +41,21 @@ const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
 const char *ss_request_line_redact(apr_pool_t *p, const char *line,
                                    const char *handler_path);
 
-/* Where "go" may send a user (docs/PROTOCOL.md, "The navigation flow"): `to`
- * must be an absolute http(s) URL on one of the sites other than current, on
- * that site's port
- * (its entry's port, or the scheme's default when the entry names none),
- * with a path that a navigation ticket can carry.  Returns the target entry
- * and fills *u, or NULL with *err a one-line reason for a 400 answer. */
+/* Where "go" may send a user (docs/PROTOCOL.md, "The navigation flow"): `to` must be an absolute
+ * http(s) URL on the very host of one of the sites other than current (a
+ * subdomain of one is refused), on that site's port (its entry's port, or
+ * the scheme's default when the entry names none), with a path that a
+ * navigation ticket can carry.  Returns the target entry and fills *u, or
+ * NULL with *err a one-line reason for a 400 answer. */
 const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
                             const ss_site *current, const char *to, ss_url *u,
                             const char **err);
 
-/* CheckReferer (docs/PROTOCOL.md, "The script flow"): 1 when a Referer or
- * Origin value names the site src or a subdomain of it, on src's port when
- * its entry names one.
- * "null", relative or unparsable values never match. */
+/* CheckReferer: 1 when a Referer or Origin value is a URL of the site src
+ * itself: its scheme, its host (no subdomain) and its port (the scheme's
+ * default when its entry names none).  "null", relative or unparsable
+ * values never match (docs/PROTOCOL.md, "Opening a ticket: checks and
+ * reasons"). */
 int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src);
 
 /* A Cache-Control value made private (README, "Handler and filter"): "public"

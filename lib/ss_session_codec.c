@@ -32,12 +32,26 @@ static const unsigned char codec_class[256] = {
 #undef E2
 };
 
-static int codec_carries(const char *key, const char *val)
+int ss_session_entry_counts(const char *key, const char *val)
 {
     /* the first letter before the whole word: most keys differ there */
     return key && *key && val && *val
-           && ((key[0] | 0x20) != SS_SESSION_RESERVED_KEY[0]
-               || strcasecmp(key, SS_SESSION_RESERVED_KEY) != 0);
+           && (key[0] != SS_SESSION_RESERVED_KEY[0]
+               || strcmp(key, SS_SESSION_RESERVED_KEY) != 0);
+}
+
+int ss_session_entries_empty(const apr_table_t *entries)
+{
+    const apr_array_header_t *arr = apr_table_elts(entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (ss_session_entry_counts(e[i].key, e[i].val)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 #if defined(__SSE2__)
@@ -131,7 +145,7 @@ char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)
     lens = apr_palloc(p, 2 * (apr_size_t)(arr->nelts + 1) * sizeof(*lens));
     for (i = 0; i < arr->nelts; i++) {
         lens[2 * i] = lens[2 * i + 1] = 0;
-        if (codec_carries(e[i].key, e[i].val)) {
+        if (ss_session_entry_counts(e[i].key, e[i].val)) {
             lens[2 * i] = strlen(e[i].key);
             lens[2 * i + 1] = strlen(e[i].val);
             need += 3 * lens[2 * i] + 3 * lens[2 * i + 1] + 2;
@@ -235,7 +249,7 @@ int ss_session_decode(apr_pool_t *p, const char *encoded, apr_table_t *out)
             continue;
         }
         if (!ss_form_unescape(key) || !ss_form_unescape(val)
-            || !strcasecmp(key, SS_SESSION_RESERVED_KEY)) {
+            || !strcmp(key, SS_SESSION_RESERVED_KEY)) {
             continue;
         }
         apr_table_set(out, key, val);

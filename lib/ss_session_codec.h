@@ -1,6 +1,7 @@
 /* mod_session's identity encoding ("k=v&k2=v2", urlencoded), done without
  * httpd so that the sender can put a session into a ticket and the receiver
- * can take it out.  The reserved key "expiry" is never carried. */
+ * can take it out; and what an empty session is.  The reserved key "expiry"
+ * is never carried. */
 #ifndef SS_SESSION_CODEC_H
 #define SS_SESSION_CODEC_H
 
@@ -9,13 +10,23 @@
 
 #define SS_SESSION_RESERVED_KEY "expiry"
 
-/* Encodes the entries as mod_session does (ap_escape_urlencoded: alnum and
- * ".-*_" kept, space as '+', the rest %XX), skipping "expiry" (any case) and
- * entries with an empty key or value.  Returns "" when nothing is left. */
+/* The one definition of what a session holds: an entry counts when neither
+ * its key nor its value is empty and its key is not the reserved "expiry",
+ * compared case-sensitively as mod_session does ("Expiry" is an ordinary
+ * entry).  The encoder carries exactly the entries that count. */
+int ss_session_entry_counts(const char *key, const char *val);
+
+/* 1 when no entry of the table counts: an empty session (no loader, "go"
+ * sends no ticket, a ticket may replace it). */
+int ss_session_entries_empty(const apr_table_t *entries);
+
+/* Encodes the entries that count (ss_session_entry_counts) as mod_session
+ * does (ap_escape_urlencoded: alnum and ".-*_" kept, space as '+', the rest
+ * %XX).  Returns "" when none counts. */
 char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries);
 
 /* Decodes into out as session_identity_decode does: apr_table_set per key
- * ('+' is a space, %XX a byte), skipping "expiry" (any case) and pairs that
+ * ('+' is a space, %XX a byte), skipping "expiry" (that very name) and pairs that
  * do not unescape (bad %XX, %00).  A pair without a value ("k", "k=")
  * removes k, by its raw name, as mod_session does.  Returns the number of
  * entries in out afterwards (pass an empty table to count the session's). */

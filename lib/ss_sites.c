@@ -4,10 +4,9 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
+#include "ss_host.h"
 #include "ss_sites.h"
 #include "ss_ticket.h"   /* SS_SITE_ID_MAX: a site id travels with a 1-byte length */
-
-#define SS_LABEL_MAX 63  /* RFC 1035 */
 
 static apr_status_t site_refuse(const char **err, const char *why)
 {
@@ -15,73 +14,11 @@ static apr_status_t site_refuse(const char **err, const char *why)
     return APR_EINVAL;
 }
 
-static int is_host_char(char c)
-{
-    return apr_isalnum(c) || c == '-' || c == '.';
-}
-
-/* Letters, digits, '-' and '.', in non-empty labels that neither start nor
- * end with '-'. */
-static const char *site_host_check(const char *h, size_t len)
-{
-    size_t i, label = 0;
-
-    for (i = 0; i < len; i++) {
-        if (!is_host_char(h[i])) {
-            return "invalid character in host (letters, digits, '-' and '.' only)";
-        }
-        if (h[i] == '.') {
-            if (label == 0) {
-                return "empty label in host";
-            }
-            if (h[i - 1] == '-') {
-                return "host label ends with '-'";
-            }
-            label = 0;
-            continue;
-        }
-        if (label == 0 && h[i] == '-') {
-            return "host label starts with '-'";
-        }
-        if (++label > SS_LABEL_MAX) {
-            return "host label longer than 63 characters";
-        }
-    }
-    if (label == 0) {
-        return "empty label in host";
-    }
-    if (h[len - 1] == '-') {
-        return "host label ends with '-'";
-    }
-    return NULL;
-}
-
-/* "[v6]": hex digits and ':' only, at least the two colons of "::". */
-static const char *site_ipv6_check(const char *h, size_t len)
-{
-    size_t i, colons = 0;
-
-    for (i = 1; i + 1 < len; i++) {
-        if (h[i] == ':') {
-            colons++;
-        }
-        else if (!apr_isxdigit(h[i])) {
-            return "invalid IPv6 address (hex digits and ':' in brackets)";
-        }
-    }
-    if (colons < 2) {
-        return "invalid IPv6 address (hex digits and ':' in brackets)";
-    }
-    return NULL;
-}
-
 apr_status_t ss_site_parse(apr_pool_t *p, const char *arg, ss_site *out,
                            const char **err)
 {
     const char *s, *end, *host, *host_end, *why;
-    size_t hlen, i;
     int port = 0;
-    char *lower;
 
     memset(out, 0, sizeof(*out));
     if (!arg || !*arg) {
@@ -125,108 +62,28 @@ apr_status_t ss_site_parse(apr_pool_t *p, const char *arg, ss_site *out,
 
     host = s;
     if (*host == '[') {
+        /* an IPv6 address ends at its ']' (the grammar refuses it without) */
         host_end = memchr(host, ']', (size_t)(end - host));
-        if (!host_end) {
-            return site_refuse(err, "invalid IPv6 address (no closing ']')");
-        }
-        host_end++;
-        if ((why = site_ipv6_check(host, (size_t)(host_end - host)))) {
-            return site_refuse(err, why);
-        }
+        host_end = host_end ? host_end + 1 : end;
     }
     else {
         host_end = host + strcspn(host, ":/?#");
-        if (host_end == host) {
-            return site_refuse(err, "empty host");
-        }
-        if ((why = site_host_check(host, (size_t)(host_end - host)))) {
-            return site_refuse(err, why);
-        }
     }
-
+    if (!ss_host_parse(p, host, (size_t)(host_end - host), &out->host, &why)) {
+        return site_refuse(err, why);
+    }
     if (host_end < end) {
-        const char *d;
-
         if (*host_end != ':') {
             return site_refuse(err, "invalid character after the host");
         }
-        if (host_end + 1 == end) {
-            return site_refuse(err, "port is not a number");
-        }
-        for (d = host_end + 1; d < end; d++) {
-            if (!apr_isdigit(*d)) {
-                return site_refuse(err, "port is not a number");
-            }
-            port = port * 10 + (*d - '0');
-            if (port > 65535) {
-                return site_refuse(err, "port out of range (1-65535)");
-            }
-        }
-        if (port == 0) {
-            return site_refuse(err, "port out of range (1-65535)");
+        if (!(port = ss_host_port_parse(host_end + 1, (size_t)(end - host_end - 1), &why))) {
+            return site_refuse(err, why);
         }
     }
-
-    hlen = (size_t)(host_end - host);
-    lower = apr_pstrmemdup(p, host, hlen);
-    for (i = 0; i < hlen; i++) {
-        lower[i] = (char)apr_tolower(lower[i]);
-    }
-    out->host = lower;
     out->port = port;
-    out->id = port ? apr_psprintf(p, "%s:%d", lower, port) : lower;
+    out->id = port ? apr_psprintf(p, "%s:%d", out->host, port) : out->host;
     *err = NULL;
     return APR_SUCCESS;
-}
-
-/* An address has no subdomains: "[v6]", or a name whose last label is all
- * digits (browsers read that as IPv4). */
-static int host_is_address(const char *h, size_t len)
-{
-    size_t i = len;
-
-    if (h[0] == '[') {
-        return 1;
-    }
-    while (i > 0 && h[i - 1] != '.') {
-        if (!apr_isdigit(h[i - 1])) {
-            return 0;
-        }
-        i--;
-    }
-    return 1;
-}
-
-/* 2: host equals site_host; 1: a subdomain of it; 0: neither. */
-static int host_relation(const char *host, const char *site_host)
-{
-    size_t hlen, slen;
-
-    if (!host || !site_host) {
-        return 0;
-    }
-    hlen = strlen(host);
-    slen = strlen(site_host);
-    if (hlen > 0 && host[hlen - 1] == '.') {
-        hlen--;   /* "example.com." is the same name as "example.com" */
-    }
-    if (hlen == 0 || slen == 0) {
-        return 0;
-    }
-    if (hlen == slen) {
-        return strncasecmp(host, site_host, slen) ? 0 : 2;
-    }
-    if (hlen > slen + 1 && host[hlen - slen - 1] == '.'
-        && !host_is_address(site_host, slen)
-        && !strncasecmp(host + hlen - slen, site_host, slen)) {
-        return 1;
-    }
-    return 0;
-}
-
-int ss_host_within(const char *host, const char *site_host)
-{
-    return host_relation(host, site_host) != 0;
 }
 
 int ss_site_default_port(const char *scheme)
@@ -235,18 +92,19 @@ int ss_site_default_port(const char *scheme)
 }
 
 const ss_site *ss_sites_match(const ss_site *sites, int nsites,
-                              const char *host, int port)
+                              const char *host, int port, int *exact)
 {
     const ss_site *best = NULL;
-    int best_rel = 0, i;
+    ss_host_rel best_rel = SS_HOST_OTHER;
     size_t best_len = 0;
+    int i;
 
     for (i = 0; i < nsites; i++) {
         const ss_site *s = &sites[i];
-        int rel = host_relation(host, s->host);
+        ss_host_rel rel = ss_host_relation(host, s->host);
         size_t len;
 
-        if (!rel || (s->port && s->port != port)) {
+        if (rel == SS_HOST_OTHER || (s->port && s->port != port)) {
             continue;
         }
         len = strlen(s->host);
@@ -259,6 +117,9 @@ const ss_site *ss_sites_match(const ss_site *sites, int nsites,
             best_rel = rel;
             best_len = len;
         }
+    }
+    if (exact) {
+        *exact = best_rel == SS_HOST_SAME;
     }
     return best;
 }

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
+#include "ss_host.h"
 #include "ss_url.h"
 
 static apr_status_t url_refuse(const char **err, const char *why)
@@ -12,52 +13,10 @@ static apr_status_t url_refuse(const char **err, const char *why)
     return APR_EINVAL;
 }
 
-/* Lowercased copy of s[0..len). */
-static const char *url_lower(apr_pool_t *p, const char *s, size_t len)
-{
-    char *out = apr_pstrmemdup(p, s, len);
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[i] = (char)apr_tolower(out[i]);
-    }
-    return out;
-}
-
-/* "[v6]" with hex digits and ':', or a name of letters, digits, '-', '.'.
- * Anything else cannot be one of our sites, and refusing it here keeps odd
- * hosts out of later comparisons and logs. */
-static int url_host_valid(const char *h, size_t len)
-{
-    size_t i;
-
-    if (h[0] == '[') {
-        if (len < 4 || h[len - 1] != ']') {
-            return 0;
-        }
-        for (i = 1; i + 1 < len; i++) {
-            if (h[i] != ':' && !apr_isxdigit(h[i])) {
-                return 0;
-            }
-        }
-        return 1;
-    }
-    for (i = 0; i < len; i++) {
-        if (!apr_isalnum(h[i]) && h[i] != '-' && h[i] != '.') {
-            return 0;
-        }
-        /* no empty label (".a", "a..b"); one trailing dot ("a.") is a FQDN */
-        if (h[i] == '.' && (i == 0 || h[i - 1] == '.')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 apr_status_t ss_url_parse(apr_pool_t *p, const char *s, ss_url *u,
                           const char **err)
 {
-    const char *auth, *auth_end, *host_end, *rest, *frag;
+    const char *auth, *auth_end, *host_end, *rest, *frag, *why, *host;
     size_t len, i, scheme_len;
     int port = 0;
 
@@ -109,27 +68,17 @@ apr_status_t ss_url_parse(apr_pool_t *p, const char *s, ss_url *u,
     if (host_end == auth) {
         return url_refuse(err, "empty host in the URL");
     }
-    if (!url_host_valid(auth, (size_t)(host_end - auth))) {
+    /* the grammar of SharedSessionSites entries: an odd host cannot be one
+     * of the sites, and it stays out of later comparisons and logs */
+    if (!ss_host_parse(p, auth, (size_t)(host_end - auth), &host, &why)) {
         return url_refuse(err, "invalid host in the URL");
     }
 
     if (host_end < auth_end) {
-        const char *d;
-
         /* ":" then 1-65535 in decimal; an empty port is refused too */
-        if (*host_end != ':' || host_end + 1 == auth_end) {
-            return url_refuse(err, "invalid port");
-        }
-        for (d = host_end + 1; d < auth_end; d++) {
-            if (!apr_isdigit(*d)) {
-                return url_refuse(err, "invalid port");
-            }
-            port = port * 10 + (*d - '0');
-            if (port > 65535) {
-                return url_refuse(err, "invalid port");
-            }
-        }
-        if (port == 0) {
+        if (*host_end != ':'
+            || !(port = ss_host_port_parse(host_end + 1, (size_t)(auth_end - host_end - 1),
+                                           &why))) {
             return url_refuse(err, "invalid port");
         }
         u->port_given = 1;
@@ -152,7 +101,7 @@ apr_status_t ss_url_parse(apr_pool_t *p, const char *s, ss_url *u,
                                     NULL);
     }
     u->scheme = scheme_len == 5 ? "https" : "http";
-    u->host = url_lower(p, auth, (size_t)(host_end - auth));
+    u->host = host;
     u->port = port;
     *err = NULL;
     return APR_SUCCESS;

@@ -57,7 +57,7 @@ function init(args)
    if b_cookie == "-" then
       b_cookie = nil
    end
-   referer = "http://a.test:" .. port .. "/pages/page.html"
+   referer = "http://a.test/pages/page.html"   -- the entry http://a.test: port 80
    si, ni, step = 1, 1, 0
    counts = {}
    if ready and ready ~= "-" then

@@ -439,7 +439,7 @@ class Prober:
         return self.tool.run(*args, check=True).stdout.strip()
 
     def send(self, ticket, label, expect, cookie=None):
-        hs = [("Referer", f"http://a.test:{self.run.h.port}/pages/page.html")]
+        hs = [("Referer", "http://a.test/pages/page.html")]   # the entry: port 80
         if cookie:
             hs.append(("Cookie", cookie))
         t = time.time()

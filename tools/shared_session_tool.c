@@ -167,8 +167,12 @@ static int tool_key_load(apr_pool_t *p, const char *path, ss_key *key)
     if (ss_keyfile_load(key, p, path, &loose, &err) != APR_SUCCESS) {
         return tool_fail(err);
     }
-    if (loose) {
+    if (loose & SS_KEYFILE_READABLE) {
         fprintf(stderr, TOOL_NAME ": warning: key file %s is readable by group or "
+                "others (chmod 600 %s)\n", path, path);
+    }
+    if (loose & SS_KEYFILE_WRITABLE) {
+        fprintf(stderr, TOOL_NAME ": warning: key file %s is writable by group or "
                 "others (chmod 600 %s)\n", path, path);
     }
     return TOOL_OK;

@@ -158,7 +158,10 @@ class Client:
         return f"{self.host}:{self.port}" if ":" not in self.host else self.host
 
     def referer(self, host=None):
-        return f"http://{host or self.src}:{self.h.port}/page"
+        """A page of the source site as a browser names it: scheme, host and
+        the port of its entry (a site id has the port when the entry names
+        one; otherwise the scheme's default, which a URL leaves out)."""
+        return f"http://{host or self.src}/page"
 
     def mint(self, session="user=alice", src=None, dst=None, nav=None, iat=None,
              key=None, bound=True, to=None):

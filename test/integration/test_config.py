@@ -4,6 +4,7 @@ directive, the value and why."""
 
 import base64
 import os
+import re
 
 import pytest
 
@@ -400,3 +401,94 @@ def test_strict_session_cookie_without_sites_does_not_warn(httpd, module_so, key
     rc, out = configtest(h, f"SharedSessionPath /sso/\n{vhost}",
                          modules=["session", "session_cookie"])
     assert rc == 0 and "MSS00071" not in out, out
+
+
+# ---------------------------------------------------------------------------
+# Key files that are no secret, or not one anybody else may change.
+
+@pytest.mark.parametrize("content", [
+    base64.b64encode(bytes(32)).decode() + "\n",
+    base64.b64encode(bytes(32)).decode().rstrip("=") + "\n",
+], ids=["padded", "unpadded"])
+def test_all_zero_key_fails(httpd, module_so, content):
+    h = httpd("zerokey")
+    key = h.write_file("conf/zero.key", content, mode=0o600)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", f"key file {key}: all 32 bytes are zero",
+                 "shared-session-tool keygen")
+
+
+def test_hex_key_fails_saying_hex(httpd, module_so):
+    """openssl rand -hex 32 writes 64 hex digits, which are also base64 (of
+    48 bytes): the message says what the file looks like, not the size."""
+    h = httpd("hexkey")
+    content = os.urandom(32).hex()
+    key = h.write_file("conf/hex.key", content + "\n", mode=0o600)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile",
+                 f"key file {key}: not base64 (it looks like hex: ", f"xxd -r -p {key} | base64")
+    assert "48 bytes" not in out, out
+    assert content not in out and content[:16] not in out, out
+
+
+def test_missing_key_file_says_how_to_create_one(httpd, module_so):
+    h = httpd("nokeyhow")
+    path = str(h.root / "conf" / "new.key")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {path}\n")
+    assert_fails(rc, out, "SharedSessionKeyFile", path,
+                 f"shared-session-tool keygen --out {path}",
+                 f"umask 077; shared-session-tool keygen > {path}")
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o622], ids=["group", "others", "both"])
+def test_key_file_writable_by_others_warns(httpd, module_so, mode):
+    """Whoever may write the key file may put a key of their own in it:
+    a warning (tagged) at configtest and at start, and the server runs."""
+    h = httpd("writablekey")
+    key = h.write_file("conf/w.key", base64.b64encode(os.urandom(32)).decode() + "\n",
+                       mode=mode)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert re.search(rf"MSS00040: SharedSessionKeyFile: '{re.escape(str(key))}' is writable "
+                     r"by group or others", out), out
+    assert "MSS00001" not in out, out     # it is not readable by them
+    h.start()
+    bad = h.bad_log_lines()
+    assert bad and all("MSS00040" in line for line in bad), bad
+    h.allow("MSS00040")
+
+
+def test_key_file_readable_and_writable_by_others_warns_twice(httpd, module_so):
+    h = httpd("loosekey")
+    key = h.write_file("conf/rw.key", base64.b64encode(os.urandom(32)).decode() + "\n",
+                       mode=0o666)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {key}\n")
+    assert rc == 0, out
+    assert "MSS00001" in out and "readable by group or others" in out, out
+    assert "MSS00040" in out and "writable by group or others" in out, out
+
+
+# ---------------------------------------------------------------------------
+# Site entries are read with the host grammar that URLs are read with.
+
+@pytest.mark.parametrize("value,why", [
+    ("http://-a.test", "starts with '-'"),
+    ("http://a-.test", "ends with '-'"),
+    ("http://" + "a" * 64 + ".test", "longer than 63"),
+    ("http://1.2.3", "IPv4"),
+    ("http://127.0.0.01", "IPv4"),
+    ("http://[1::2::3]", "IPv6"),
+])
+def test_site_host_outside_the_grammar(httpd, module_so, keys, value, why):
+    h = httpd("badhost")
+    rc, out = configtest(h, f'SharedSessionSites http://b.test "{value}"\n'
+                            f"SharedSessionKeyFile {keys['key1']}\n")
+    assert_fails(rc, out, "SharedSessionSites", value, why)
+
+
+def test_site_with_a_trailing_dot_is_the_same_site(httpd, module_so, keys):
+    """a.test. names a.test: listed twice."""
+    h = httpd("dotsite")
+    rc, out = configtest(h, "SharedSessionSites http://a.test http://b.test http://A.Test.\n"
+                            f"SharedSessionKeyFile {keys['key1']}\n")
+    assert_fails(rc, out, "SharedSessionSites", "listed twice", "site id a.test")

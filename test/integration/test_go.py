@@ -211,6 +211,13 @@ def test_go_scheme_change_drops_the_old_default_port(site, keys, to, origin):
     assert inspect(keys, origin.split("://")[1], ticket)["next"] == "/x"
 
 
+def test_go_to_a_subdomain_of_a_target(site):
+    """A subdomain of b.test is not b.test: whoever runs it gets no ticket."""
+    r = go(site, "http://shop.b.test/x")
+    assert_refused(r)
+    assert b"not a page of another site that shares sessions" in r.body, r
+
+
 def test_go_to_an_entry_with_a_port(site, keys):
     p1 = site.ports[1]
     text, s = new_state()
@@ -223,6 +230,11 @@ def test_go_to_an_entry_with_a_port(site, keys):
     rr = dest.navigate(ticket, referer=None, state=sstickets.state_cookie(text))
     assert rr.status == 303 and rr.header("Location") == "/x?y=2", rr
     assert len(rr.set_cookies("isess")) == 1, rr
+
+
+def test_go_from_a_subdomain_of_the_current_site(site):
+    """go works on a site's own host only (shop.a.test is not a.test)."""
+    assert_refused(go(site, "http://b.test/", host="shop.a.test"))
 
 
 def test_go_head(site):
@@ -583,10 +595,6 @@ def test_go_to_the_current_site_with_a_port_entry(site):
 def test_go_from_a_host_not_in_sites(site):
     assert_refused(go(site, "http://b.test/", host="other.test"))
 
-
-def test_go_from_a_subdomain_of_the_current_site(site):
-    """Only an entry's own host sends users across."""
-    assert_refused(go(site, "http://b.test/", host="shop.a.test"))
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])

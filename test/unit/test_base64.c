@@ -115,6 +115,33 @@ static void check_every_byte(ss_b64_variant v, const char *alphabet)
     }
 }
 
+/* ss_b64url_span: the alphabet that routes a ticket name is the decoder's */
+static void test_url_span(void **state)
+{
+    char one[2] = { 0, 0 }, text[] = "AZaz09-_x+y";
+    unsigned char out[4];
+    size_t n;
+    int c;
+
+    (void)state;
+    for (c = 1; c < 256; c++) {
+        int in_alphabet = strchr(url_alphabet, c) != NULL;
+        char quad[5] = { (char)c, 'A', 'A', 'A', 0 };
+
+        one[0] = (char)c;
+        if (ss_b64url_span(one, 1) != (size_t)in_alphabet) {
+            fail_msg("byte 0x%02x: span %zu", c, ss_b64url_span(one, 1));
+        }
+        /* the decoder takes exactly the same bytes */
+        assert_int_equal(ss_b64_decode(SS_B64_URL_NOPAD, out, sizeof(out), &n, quad, 4) == 0,
+                         in_alphabet);
+    }
+    assert_int_equal(ss_b64url_span(text, strlen(text)), 9);
+    assert_int_equal(ss_b64url_span(text, 4), 4);
+    assert_int_equal(ss_b64url_span(text, 0), 0);
+    assert_int_equal(ss_b64url_span("a\0b", 3), 1);
+}
+
 static void test_every_byte(void **state)
 {
     check_every_byte(SS_B64_URL_NOPAD, url_alphabet);
@@ -288,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_vectors),
         cmocka_unit_test(test_alphabets),
+        cmocka_unit_test(test_url_span),
         cmocka_unit_test(test_every_byte),
         cmocka_unit_test(test_encode_every_value),
         cmocka_unit_test(test_trailing_bits),

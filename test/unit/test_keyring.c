@@ -201,9 +201,13 @@ static void test_keyfile_valid(void **state)
 
 static void test_keyfile_perms(void **state)
 {
+    enum { R = SS_KEYFILE_READABLE, W = SS_KEYFILE_WRITABLE };
     static const struct { mode_t mode; int loose; } cases[] = {
-        { 0600, 0 }, { 0400, 0 }, { 0700, 0 }, { 0620, 0 }, { 0602, 0 },
-        { 0644, 1 }, { 0640, 1 }, { 0604, 1 }, { 0660, 1 }, { 0666, 1 },
+        { 0600, 0 }, { 0400, 0 }, { 0700, 0 }, { 0610, 0 }, { 0601, 0 },
+        { 0644, R }, { 0640, R }, { 0604, R }, { 0440, R }, { 0444, R },
+        /* whoever may write the file may put a key of their own in it */
+        { 0620, W }, { 0602, W }, { 0420, W }, { 0402, W }, { 0622, W },
+        { 0660, R | W }, { 0606, R | W }, { 0666, R | W }, { 0642, R | W }, { 0777, R | W },
     };
     fixture *f = *state;
     const char *err = NULL, *path;
@@ -257,6 +261,12 @@ static void test_keyfile_invalid(void **state)
                       "not valid base64");
     check_keyfile_bad(f, apr_pstrcat(f->pool, f->dir, "/missing", NULL),
                       "No such file or directory");
+    /* a missing file: how to make one */
+    path = apr_pstrcat(f->pool, f->dir, "/missing", NULL);
+    check_keyfile_bad(f, path, apr_pstrcat(f->pool, "shared-session-tool keygen --out ", path,
+                                           NULL));
+    check_keyfile_bad(f, path, apr_pstrcat(f->pool, "umask 077; shared-session-tool keygen > ",
+                                           path, NULL));
     check_keyfile_bad(f, f->dir, "not a regular file");
 
     /* exactly the limit is read; one byte more is refused */
@@ -276,6 +286,71 @@ static void test_keyfile_invalid(void **state)
     /* unreadable whoever runs the test (root reads mode 0000 files) */
     path = write_file(f, "plain", VECTOR_KEY_B64, 44, 0600);
     check_keyfile_bad(f, apr_pstrcat(f->pool, path, "/key", NULL), "Not a directory");
+}
+
+/* 32 zero bytes; the same with the last byte 1 */
+#define ZERO_B64 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define ZERO_BUT_ONE_B64 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE="
+/* the bytes of VECTOR_KEY_B64 in hex, as openssl rand -hex 32 writes a key */
+#define VECTOR_KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+static void test_parse_all_zero(void **state)
+{
+    const char *err = NULL;
+    ss_key key;
+
+    (void)state;
+    check_parse_bad(ZERO_B64, strlen(ZERO_B64), "all 32 bytes are zero");
+    check_parse_bad("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 44, "zero");
+    check_parse_bad(ZERO_B64, strlen(ZERO_B64), "keygen");
+    /* one bit set is a key (weak keys are not this parser's business) */
+    assert_int_equal(ss_key_parse(&key, ZERO_BUT_ONE_B64, strlen(ZERO_BUT_ONE_B64), &err),
+                     APR_SUCCESS);
+}
+
+static void test_parse_hex(void **state)
+{
+    static const char *const hex[] = {
+        VECTOR_KEY_HEX, VECTOR_KEY_HEX "\n", "  " VECTOR_KEY_HEX "\r\n",
+        "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    };
+    const char *err = NULL;
+    ss_key key;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(hex) / sizeof(hex[0]); i++) {
+        check_parse_bad(hex[i], strlen(hex[i]), "not base64 (it looks like hex: ");
+        assert_int_equal(ss_key_parse(&key, hex[i], strlen(hex[i]), &err), APR_EINVAL);
+        assert_null(strstr(err, "0a0b0c0d"));
+        assert_null(strstr(err, "48 bytes"));
+    }
+    /* 64 characters that are not all hex digits, or 60 and 68 hex digits:
+     * base64 of the wrong size, not hex */
+    check_parse_bad(VECTOR_KEY_HEX, 60, "does not decode to 32 bytes");
+    check_parse_bad("g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64,
+                    "does not decode to 32 bytes");
+    check_parse_bad(VECTOR_KEY_HEX "0a0b", 68, "does not decode to 32 bytes");
+}
+
+static void test_keyfile_all_zero_and_hex(void **state)
+{
+    fixture *f = *state;
+    const char *path, *err = NULL;
+    ss_key key;
+
+    path = write_file(f, "zero", ZERO_B64 "\n", 45, 0600);
+    check_keyfile_bad(f, path, apr_pstrcat(f->pool, "key file ", path,
+                                           ": all 32 bytes are zero", NULL));
+    path = write_file(f, "hex", VECTOR_KEY_HEX "\n", 65, 0600);
+    check_keyfile_bad(f, path, apr_pstrcat(f->pool, "key file ", path,
+                                           ": not base64 (it looks like hex: ", NULL));
+    check_keyfile_bad(f, path, apr_pstrcat(f->pool, "xxd -r -p ", path, " | base64", NULL));
+    assert_int_equal(ss_keyfile_load(&key, f->pool, path, NULL, &err), APR_EINVAL);
+    assert_null(strstr(err, "decodes to"));
+    assert_null(strstr(err, "0a0b0c0d"));
 }
 
 static ss_key make_key(unsigned char seed)
@@ -376,9 +451,12 @@ int main(void)
         cmocka_unit_test(test_derive_vector),
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_parse_all_zero),
+        cmocka_unit_test(test_parse_hex),
         cmocka_unit_test_setup_teardown(test_keyfile_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyfile_perms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyfile_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyfile_all_zero_and_hex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyring_wiped, setup, teardown),
     };

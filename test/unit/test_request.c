@@ -123,9 +123,9 @@ static void test_go_target(void **state)
     assert_ptr_equal(t, &sites[1]);
     assert_string_equal(u.host, "b.test");
     assert_string_equal(u.path_query, "/some/page?x=1");
-    t = ss_go_target(p, sites, 4, &sites[0], "HTTP://SHOP.B.TEST:80", &u, &err);
+    t = ss_go_target(p, sites, 4, &sites[0], "HTTP://B.TEST.:80", &u, &err);
     assert_ptr_equal(t, &sites[1]);
-    assert_string_equal(u.host, "shop.b.test");
+    assert_string_equal(u.host, "b.test");
     assert_string_equal(u.path_query, "/");
     /* the URL's scheme decides the default port; the entry's decides the redirect */
     t = ss_go_target(p, sites, 4, &sites[0], "https://c.test:443/x", &u, &err);
@@ -133,6 +133,21 @@ static void test_go_target(void **state)
     t = ss_go_target(p, sites, 4, &sites[0], "http://127.0.0.1:8082/y", &u, &err);
     assert_ptr_equal(t, &sites[3]);
     assert_int_equal(u.port, 8082);
+    /* a subdomain of a target is not the target: whoever runs it gets no
+     * ticket, and the reason names neither the host nor the list */
+    for (i = 0; i < 4; i++) {
+        static const char *const subdomains[] = {
+            "http://evil.b.test/", "HTTP://SHOP.B.TEST:80", "https://x.y.c.test/p?q=1",
+            "http://www.b.test./",
+        };
+
+        err = NULL;
+        assert_null(ss_go_target(p, sites, 4, &sites[0], subdomains[i], &u, &err));
+        assert_string_equal(err, "to= is not a page of another site that shares sessions");
+    }
+    /* of the current site: not another site at all */
+    assert_null(ss_go_target(p, sites, 4, &sites[0], "http://shop.a.test/", &u, &err));
+    assert_string_equal(err, "to= is not on one of the other SharedSessionSites");
     /* from b, a is a target and b is not */
     assert_ptr_equal(ss_go_target(p, sites, 4, &sites[1], "http://a.test/", &u, &err), &sites[0]);
     assert_null(ss_go_target(p, sites, 4, &sites[1], "http://b.test/", &u, &err));
@@ -143,12 +158,14 @@ static void test_referer(void **state)
     apr_pool_t *p = *state;
     ss_site a = site(p, "https://a.test");
     ss_site ap = site(p, "http://127.0.0.1:8081");
+    ss_site ah = site(p, "http://a.test");
+    ss_site a6 = site(p, "https://[::1]:8443");
 
     assert_true(ss_referer_matches(p, "https://a.test/", &a));
     assert_true(ss_referer_matches(p, "https://a.test/page?x=1", &a));
-    assert_true(ss_referer_matches(p, "https://shop.a.test/", &a));
     assert_true(ss_referer_matches(p, "https://A.TEST", &a));       /* an Origin */
-    assert_true(ss_referer_matches(p, "http://a.test:8080/", &a));  /* no port named: any */
+    assert_true(ss_referer_matches(p, "https://a.test:443/", &a));  /* the default port */
+    assert_true(ss_referer_matches(p, "https://a.test./", &a));     /* the same name */
     assert_false(ss_referer_matches(p, NULL, &a));
     assert_false(ss_referer_matches(p, "", &a));
     assert_false(ss_referer_matches(p, "null", &a));
@@ -159,9 +176,24 @@ static void test_referer(void **state)
     assert_false(ss_referer_matches(p, "https://a.test@evil.test/", &a));
     assert_false(ss_referer_matches(p, "https://.-.a.test/", &a));
     assert_false(ss_referer_matches(p, "https://x..a.test/", &a));
+    /* the entry's own scheme, host and port: not http, not a subdomain, not
+     * another port (an entry without one means the scheme's default) */
+    assert_false(ss_referer_matches(p, "http://a.test/", &a));
+    assert_false(ss_referer_matches(p, "http://a.test:443/", &a));
+    assert_false(ss_referer_matches(p, "https://shop.a.test/", &a));
+    assert_false(ss_referer_matches(p, "https://sub.a.test/", &a));
+    assert_false(ss_referer_matches(p, "https://a.test:444/", &a));
+    assert_false(ss_referer_matches(p, "https://a.test:8080/", &a));
+    assert_true(ss_referer_matches(p, "http://a.test/x", &ah));
+    assert_true(ss_referer_matches(p, "http://a.test:80/x", &ah));
+    assert_false(ss_referer_matches(p, "https://a.test/x", &ah));
+    assert_false(ss_referer_matches(p, "http://a.test:8080/x", &ah));
     assert_true(ss_referer_matches(p, "http://127.0.0.1:8081/", &ap));
+    assert_false(ss_referer_matches(p, "https://127.0.0.1:8081/", &ap));
     assert_false(ss_referer_matches(p, "http://127.0.0.1:8082/", &ap));
     assert_false(ss_referer_matches(p, "http://127.0.0.1/", &ap));
+    assert_true(ss_referer_matches(p, "https://[::1]:8443/", &a6));
+    assert_false(ss_referer_matches(p, "https://[::1]/", &a6));
 }
 
 static void test_cache_control(void **state)

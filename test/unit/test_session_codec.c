@@ -136,9 +136,11 @@ static void test_encode_skips(void **state)
     assert_string_equal(ss_session_encode(p, entries_make(p, "expiry", "1700000000000000",
                                                           "user", "alice", NULL)),
                         "user=alice");
+    /* reserved is that very name, compared as mod_session does: "Expiry"
+     * is an ordinary entry */
     assert_string_equal(ss_session_encode(p, entries_make(p, "user", "alice", "EXPIRY", "1",
                                                           "Expiry", "2", NULL)),
-                        "user=alice");
+                        "user=alice&EXPIRY=1&Expiry=2");
     assert_string_equal(ss_session_encode(p, entries_make(p, "", "x", "user", "alice",
                                                           "empty", "", NULL)),
                         "user=alice");
@@ -147,6 +149,51 @@ static void test_encode_skips(void **state)
     assert_string_equal(ss_session_encode(p, entries_make(p, "expiry2", "1", "my expiry", "2",
                                                           NULL)),
                         "expiry2=1&my+expiry=2");
+}
+
+/* The one definition of an empty session, which decides whether a page
+ * gets a loader, whether go sends a ticket and whether a ticket may
+ * replace the session: an entry counts when neither key nor value is empty
+ * and the key is not "expiry" (case-sensitive); the encoder carries exactly
+ * those, so a session is empty exactly when it encodes to "". */
+static void test_empty_definition(void **state)
+{
+    static const struct { const char *k, *v; int counts; } entries[] = {
+        { "user", "alice", 1 },
+        { "Expiry", "1", 1 },          /* not mod_session's reserved key */
+        { "EXPIRY", "1", 1 },
+        { "expiry2", "1", 1 },
+        { "expiry", "1", 0 },          /* mod_session's own */
+        { "expiry", "", 0 },
+        { "user", "", 0 },
+        { "", "x", 0 },
+        { "", "", 0 },
+    };
+    apr_pool_t *p = *state;
+    size_t i;
+
+    assert_false(ss_session_entry_counts(NULL, "x"));
+    assert_false(ss_session_entry_counts("x", NULL));
+    assert_true(ss_session_entries_empty(apr_table_make(p, 1)));
+    for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        apr_table_t *t = entries_make(p, entries[i].k, entries[i].v, NULL);
+        const char *enc = ss_session_encode(p, t);
+
+        if (ss_session_entry_counts(entries[i].k, entries[i].v) != entries[i].counts
+            || ss_session_entries_empty(t) == entries[i].counts
+            || (*enc != '\0') != entries[i].counts) {
+            fail_msg("\"%s\"=\"%s\": counts %d, empty %d, encoded \"%s\"; expected to %s",
+                     entries[i].k, entries[i].v,
+                     ss_session_entry_counts(entries[i].k, entries[i].v),
+                     ss_session_entries_empty(t), enc,
+                     entries[i].counts ? "count" : "not count");
+        }
+    }
+    /* one entry that counts among those that do not */
+    assert_false(ss_session_entries_empty(entries_make(p, "expiry", "1", "", "x", "Expiry", "1",
+                                                       NULL)));
+    assert_true(ss_session_entries_empty(entries_make(p, "expiry", "1", "", "x", "a", "",
+                                                      NULL)));
 }
 
 static void test_encode_duplicates(void **state)
@@ -248,10 +295,15 @@ static void test_decode_reserved(void **state)
     apr_pool_t *p = *state;
     apr_table_t *t = apr_table_make(p, 4);
 
-    assert_int_equal(ss_session_decode(p, "expiry=1700000000000000&user=x&EXPIRY=1"
-                                          "&expir%79=2&Expiry=3", t), 1);
+    assert_int_equal(ss_session_decode(p, "expiry=1700000000000000&user=x&expir%79=2", t),
+                     1);
     expect_entry(t, "user", "x");
     assert_null(apr_table_get(t, "expiry"));
+
+    /* another case is another key (the table itself ignores case) */
+    t = apr_table_make(p, 4);
+    assert_int_equal(ss_session_decode(p, "user=x&Expiry=3", t), 2);
+    expect_entry(t, "Expiry", "3");
 
     t = apr_table_make(p, 4);
     assert_int_equal(ss_session_decode(p, "expiry2=1&my+expiry=2", t), 2);
@@ -328,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_encode_every_byte),
         cmocka_unit_test(test_encode_every_byte_every_position),
         cmocka_unit_test(test_encode_skips),
+        cmocka_unit_test(test_empty_definition),
         cmocka_unit_test(test_encode_duplicates),
         cmocka_unit_test(test_decode_basic),
         cmocka_unit_test(test_decode_splitting),

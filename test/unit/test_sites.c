@@ -39,6 +39,9 @@ static void test_parse_valid(void **state)
         { "x:65535", "https", "x", 65535, "x:65535" },
         { "x:08080", "https", "x", 8080, "x:8080" },
         { "[::1]", "https", "[::1]", 0, "[::1]" },
+        /* the trailing dot of a fully qualified name is the same name */
+        { "example.com.", "https", "example.com", 0, "example.com" },
+        { "https://Example.COM.:8443/", "https", "example.com", 8443, "example.com:8443" },
         { "https://[::1]:8443/", "https", "[::1]", 8443, "[::1]:8443" },
         { "http://[2001:DB8::A]", "http", "[2001:db8::a]", 0, "[2001:db8::a]" },
     };
@@ -75,20 +78,34 @@ static void test_parse_longest(void **state)
     const char *err;
     int i;
 
-    /* 255 characters of host: labels of 9 letters and a dot */
-    for (i = 0; i < 255; i++) {
+    /* 253 characters of host, the longest DNS name: labels of 9 letters
+     * and a dot */
+    for (i = 0; i < 253; i++) {
         host[i] = (i % 10 == 9) ? '.' : 'a';
     }
-    host[255] = '\0';
+    host[253] = '\0';
     assert_int_equal(ss_site_parse(p, host, &s, &err), APR_SUCCESS);
-    assert_int_equal(strlen(s.id), 255);
+    assert_int_equal(strlen(s.id), 253);
     assert_int_equal(ss_site_parse(p, apr_pstrcat(p, "https://", host, "/", NULL),
                                    &s, &err), APR_SUCCESS);
+    /* with a trailing dot, the same name */
+    assert_int_equal(ss_site_parse(p, apr_pstrcat(p, host, ".", NULL), &s, &err),
+                     APR_SUCCESS);
+    assert_int_equal(strlen(s.id), 253);
 
-    /* one more character, as host or as port, is refused */
+    /* one character more is refused */
     assert_int_equal(ss_site_parse(p, apr_pstrcat(p, host, "a", NULL), &s, &err),
                      APR_EINVAL);
+    assert_non_null(strstr(err, "longer than 253"));
+    /* a site id travels with a 1-byte length: host and port within 255 */
+    assert_int_equal(ss_site_parse(p, apr_pstrcat(p, host, ":8443", NULL), &s, &err),
+                     APR_EINVAL);
     assert_non_null(strstr(err, "longer than 255"));
+    host[249] = '\0';   /* 249 + ":8443" */
+    assert_int_equal(ss_site_parse(p, apr_pstrcat(p, host, ":8443", NULL), &s, &err),
+                     APR_SUCCESS);
+    assert_int_equal(strlen(s.id), 254);
+    host[249] = '.';
     host[251] = '\0';   /* 251 + ":8443" */
     assert_int_equal(ss_site_parse(p, apr_pstrcat(p, host, ":8443", NULL), &s, &err),
                      APR_EINVAL);
@@ -136,7 +153,12 @@ static void test_parse_invalid(void **state)
         { "example.com-", "ends with '-'" },
         { "a..b", "empty label" },
         { ".example.com", "empty label" },
-        { "example.com.", "empty label" },
+        { "example.com..", "empty label" },
+        { "1.2.3", "IPv4" },
+        { "127.0.0.01", "IPv4" },
+        { "example.123", "IPv4" },
+        { "[1:2:3:4:5:6:7]", "IPv6" },
+        { "[1::2::3]", "IPv6" },
         { "example.com:", "port is not a number" },
         { "example.com:http", "port is not a number" },
         { "example.com:80a", "port is not a number" },
@@ -177,48 +199,6 @@ static void test_parse_invalid(void **state)
     assert_non_null(strstr(err, "longer than 63"));
 }
 
-static void test_host_within(void **state)
-{
-    static const struct {
-        const char *host, *site;
-        int within;
-    } cases[] = {
-        { "example.com", "example.com", 1 },
-        { "EXAMPLE.Com", "example.com", 1 },
-        { "example.com", "EXAMPLE.COM", 1 },
-        { "example.com.", "example.com", 1 },
-        { "shop.example.com", "example.com", 1 },
-        { "a.b.shop.example.com", "example.com", 1 },
-        { "Shop.Example.Com.", "example.com", 1 },
-        { "myexample.com", "example.com", 0 },
-        { "example.com.evil.test", "example.com", 0 },
-        { "evil-example.com", "example.com", 0 },
-        { "xample.com", "example.com", 0 },
-        { "com", "example.com", 0 },
-        { ".example.com", "example.com", 0 },
-        { "example.com..", "example.com", 0 },
-        { "", "example.com", 0 },
-        { ".", "example.com", 0 },
-        { NULL, "example.com", 0 },
-        { "example.com", "", 0 },
-        { "example.com", NULL, 0 },
-        { "127.0.0.1", "127.0.0.1", 1 },
-        { "1.127.0.0.1", "127.0.0.1", 0 },     /* an address has no subdomains */
-        { "[::1]", "[::1]", 1 },
-        { "x.[::1]", "[::1]", 0 },
-        { "127.0.0.10", "127.0.0.1", 0 },
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (ss_host_within(cases[i].host, cases[i].site) != cases[i].within) {
-            fail_msg("ss_host_within(\"%s\", \"%s\") != %d",
-                     cases[i].host ? cases[i].host : "(null)",
-                     cases[i].site ? cases[i].site : "(null)", cases[i].within);
-        }
-    }
-}
-
 static void test_default_port(void **state)
 {
     assert_int_equal(ss_site_default_port("https"), 443);
@@ -239,22 +219,31 @@ static ss_site *sites_make(apr_pool_t *p, const char *const *args, int n)
     return sites;
 }
 
+/* id: the entry expected, or NULL; exact: whether host is its own host */
 static void expect_match(const ss_site *sites, int n, const char *host, int port,
-                         const char *id)
+                         const char *id, int exact)
 {
-    const ss_site *m = ss_sites_match(sites, n, host, port);
+    int got_exact = -1;
+    const ss_site *m = ss_sites_match(sites, n, host, port, &got_exact);
 
     if (!id) {
         if (m) {
             fail_msg("%s port %d matched %s, expected none",
                      host ? host : "(null)", port, m->id);
         }
+        assert_int_equal(got_exact, 0);
         return;
     }
     if (!m || strcmp(m->id, id)) {
         fail_msg("%s port %d matched %s, expected %s", host ? host : "(null)", port,
                  m ? m->id : "none", id);
     }
+    if (got_exact != exact) {
+        fail_msg("%s port %d: exact %d, expected %d", host ? host : "(null)", port,
+                 got_exact, exact);
+    }
+    /* exact may be NULL */
+    assert_ptr_equal(ss_sites_match(sites, n, host, port, NULL), m);
 }
 
 static void test_sites_match(void **state)
@@ -267,28 +256,28 @@ static void test_sites_match(void **state)
     const int n = (int)(sizeof(args) / sizeof(args[0]));
     ss_site *sites = sites_make(*state, args, n);
 
-    expect_match(sites, n, "example.com", 443, "example.com");
-    expect_match(sites, n, "EXAMPLE.COM", 443, "example.com");
-    expect_match(sites, n, "example.com.", 443, "example.com");
-    expect_match(sites, n, "www.example.com", 443, "example.com");
-    expect_match(sites, n, "www.example.com", 8080, "example.com");   /* no port: any */
-    expect_match(sites, n, "shop.example.com", 443, "shop.example.com");
-    expect_match(sites, n, "Shop.Example.Com", 443, "shop.example.com");
-    expect_match(sites, n, "a.shop.example.com", 443, "shop.example.com");
-    expect_match(sites, n, "myexample.com", 443, NULL);
-    expect_match(sites, n, "example.com.evil.test", 443, NULL);
-    expect_match(sites, n, "example.org", 443, "example.org");
-    expect_match(sites, n, "example.org", 8443, "example.org:8443");
-    expect_match(sites, n, "www.example.org", 8443, "example.org:8443");
-    expect_match(sites, n, "127.0.0.1", 8081, "127.0.0.1:8081");
-    expect_match(sites, n, "127.0.0.1", 8082, "127.0.0.1:8082");
-    expect_match(sites, n, "127.0.0.1", 8083, NULL);
-    expect_match(sites, n, "127.0.0.1", 0, NULL);
-    expect_match(sites, n, "[::1]", 9443, "[::1]:9443");
-    expect_match(sites, n, "[::1]", 443, NULL);
-    expect_match(sites, n, "", 443, NULL);
-    expect_match(sites, n, NULL, 443, NULL);
-    expect_match(sites, 0, "example.com", 443, NULL);
+    expect_match(sites, n, "example.com", 443, "example.com", 1);
+    expect_match(sites, n, "EXAMPLE.COM", 443, "example.com", 1);
+    expect_match(sites, n, "example.com.", 443, "example.com", 1);
+    expect_match(sites, n, "www.example.com", 443, "example.com", 0);
+    expect_match(sites, n, "www.example.com", 8080, "example.com", 0);   /* no port: any */
+    expect_match(sites, n, "shop.example.com", 443, "shop.example.com", 1);
+    expect_match(sites, n, "Shop.Example.Com", 443, "shop.example.com", 1);
+    expect_match(sites, n, "a.shop.example.com", 443, "shop.example.com", 0);
+    expect_match(sites, n, "myexample.com", 443, NULL, 0);
+    expect_match(sites, n, "example.com.evil.test", 443, NULL, 0);
+    expect_match(sites, n, "example.org", 443, "example.org", 1);
+    expect_match(sites, n, "example.org", 8443, "example.org:8443", 1);
+    expect_match(sites, n, "www.example.org", 8443, "example.org:8443", 0);
+    expect_match(sites, n, "127.0.0.1", 8081, "127.0.0.1:8081", 1);
+    expect_match(sites, n, "127.0.0.1", 8082, "127.0.0.1:8082", 1);
+    expect_match(sites, n, "127.0.0.1", 8083, NULL, 0);
+    expect_match(sites, n, "127.0.0.1", 0, NULL, 0);
+    expect_match(sites, n, "[::1]", 9443, "[::1]:9443", 1);
+    expect_match(sites, n, "[::1]", 443, NULL, 0);
+    expect_match(sites, n, "", 443, NULL, 0);
+    expect_match(sites, n, NULL, 443, NULL, 0);
+    expect_match(sites, 0, "example.com", 443, NULL, 0);
 }
 
 static void test_sites_match_specificity(void **state)
@@ -301,20 +290,20 @@ static void test_sites_match_specificity(void **state)
 
     /* exact host beats a subdomain match with a named port */
     s = sites_make(p, exact_first, 2);
-    expect_match(s, 2, "shop.example.com", 8443, "shop.example.com");
+    expect_match(s, 2, "shop.example.com", 8443, "shop.example.com", 1);
     /* longer host beats shorter even when the shorter names the port */
-    expect_match(s, 2, "a.shop.example.com", 8443, "shop.example.com");
-    expect_match(s, 2, "www.example.com", 8443, "example.com:8443");
+    expect_match(s, 2, "a.shop.example.com", 8443, "shop.example.com", 0);
+    expect_match(s, 2, "www.example.com", 8443, "example.com:8443", 0);
 
     /* same host: a named port beats none, whatever the order */
     s = sites_make(p, port_first, 2);
-    expect_match(s, 2, "shop.example.com", 8443, "shop.example.com:8443");
-    expect_match(s, 2, "shop.example.com", 443, "shop.example.com");
-    expect_match(s, 2, "a.shop.example.com", 8443, "shop.example.com:8443");
+    expect_match(s, 2, "shop.example.com", 8443, "shop.example.com:8443", 1);
+    expect_match(s, 2, "shop.example.com", 443, "shop.example.com", 1);
+    expect_match(s, 2, "a.shop.example.com", 8443, "shop.example.com:8443", 0);
 
     /* an exact tie goes to the first entry */
     s = sites_make(p, tie, 2);
-    assert_ptr_equal(ss_sites_match(s, 2, "example.com", 443), &s[0]);
+    assert_ptr_equal(ss_sites_match(s, 2, "example.com", 443, NULL), &s[0]);
 }
 
 static void test_site_origin(void **state)
@@ -337,7 +326,6 @@ int main(void)
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_longest),
         cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_host_within),
         cmocka_unit_test(test_default_port),
         cmocka_unit_test(test_sites_match),
         cmocka_unit_test(test_sites_match_specificity),

@@ -86,7 +86,9 @@ static void test_parse_valid(void **state)
     expect_parsed(p, "https://b.example:1/", "https", "b.example", 1, 1, "/");
     expect_parsed(p, "https://b.example:65535", "https", "b.example", 65535, 1, "/");
     expect_parsed(p, "https://b.example:00443/", "https", "b.example", 443, 1, "/");
-    expect_parsed(p, "https://b.example.:443/", "https", "b.example.", 443, 1, "/");
+    /* the trailing dot of a fully qualified name: the same host */
+    expect_parsed(p, "https://b.example.:443/", "https", "b.example", 443, 1, "/");
+    expect_parsed(p, "https://B.Example./x", "https", "b.example", 443, 0, "/x");
     expect_parsed(p, "https://b.example/p@th?u=a@b", "https", "b.example", 443, 0,
                   "/p@th?u=a@b");
     /* escapes are not decoded here */
@@ -166,6 +168,24 @@ static void test_parse_host(void **state)
     expect_refused(p, "https://[]/", "invalid host in the URL");
     expect_refused(p, "https://[::g]/", "invalid host in the URL");
     expect_refused(p, "https://[::1.2.3.4]/", "invalid host in the URL");
+    /* the grammar of site entries (lib/ss_host.h): a label that starts or
+     * ends with '-', a label over 63 characters, a name ending in a number
+     * that is no IPv4 address, an IPv6 address of too few groups */
+    expect_refused(p, "https://-b.example/", "invalid host in the URL");
+    expect_refused(p, "https://.-.b.example/", "invalid host in the URL");
+    expect_refused(p, "https://b-.example/", "invalid host in the URL");
+    expect_refused(p, "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                      ".example/", "invalid host in the URL");
+    expect_refused(p, "https://b.example..:443/", "invalid host in the URL");
+    expect_refused(p, "https://127.0.0.01/", "invalid host in the URL");
+    expect_refused(p, "https://1.2.3/", "invalid host in the URL");
+    expect_refused(p, "https://b.example.0x10/", "invalid host in the URL");
+    expect_refused(p, "https://[1]/", "invalid host in the URL");
+    expect_refused(p, "https://[1::2::3]/", "invalid host in the URL");
+    expect_parsed(p, "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                     ".example/", "https",
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", 443,
+                  0, "/");
 }
 
 static void test_parse_port(void **state)
