@@ -386,8 +386,8 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     ss_url u;
 
     if (!site && ss_request_site_within(r, conf)) {
-        return ss_go_refuse(r, "this host is a subdomain of a site that shares sessions: "
-                            "go works on the site's own host only");
+        return ss_refuse(r, "go", "this host is a subdomain of a site that shares sessions: "
+                         "go works on the site's own host only");
     }
     if (!site || !sealer) {
         return ss_refuse(r, "go", "this host is not one of SharedSessionSites");
