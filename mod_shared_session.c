@@ -148,9 +148,10 @@ static const char *ss_set_timeout(cmd_parms *cmd, void *dummy, const char *arg)
 
     ss_replay.directives_seen = 1;
     v = apr_strtoi64(arg, &end, 10);
-    if (!*arg || *end || v < 1 || v > 3600) {
+    if (!*arg || *end || v < SS_TIMEOUT_MIN || v > SS_TIMEOUT_MAX) {
         return apr_psprintf(cmd->pool, "SharedSessionTimeout: '%s' is out of range: "
-                            "give whole seconds from 1 to 3600", arg);
+                            "give whole seconds from %d to %d", arg, SS_TIMEOUT_MIN,
+                            SS_TIMEOUT_MAX);
     }
     conf->timeout = (int)v;
     conf->timeout_set = 1;
@@ -269,20 +270,34 @@ static int ss_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-/* The fixed part of every loader tag, once per start instead of per page. */
-static void ss_prepare_loader_heads(apr_pool_t *p, ss_server_conf *conf)
+/* The fixed part of every loader tag, once per start instead of per page.
+ * Start-up work, not a check: post_config (never run by "apache2 -t"); the
+ * first of its two runs at start-up reads a configuration that is thrown
+ * away, so the work is done on the second. */
+static int ss_prepare_loader_heads(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
 {
-    int i, n = conf->sites->nelts;
+    server_rec *vs;
 
-    conf->loader_heads = apr_palloc(p, (apr_size_t)n * sizeof(*conf->loader_heads) + 1);
-    conf->loader_head_lens = apr_palloc(p, (apr_size_t)n * sizeof(apr_size_t) + 1);
-    for (i = 0; i < n; i++) {
-        const ss_site *site = &APR_ARRAY_IDX(conf->sites, i, ss_site);
-
-        conf->loader_heads[i] = apr_pstrcat(p, SS_LOADER_HEAD, ss_site_origin(p, site),
-                                            conf->path, NULL);
-        conf->loader_head_lens[i] = strlen(conf->loader_heads[i]);
+    if (!ss_replay.directives_seen
+        || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
     }
+    for (vs = s; vs; vs = vs->next) {
+        ss_server_conf *conf = ss_conf(vs);
+        int i, n = conf->sites->nelts;
+
+        conf->loader_heads = apr_palloc(pconf, (apr_size_t)n * sizeof(*conf->loader_heads) + 1);
+        conf->loader_head_lens = apr_palloc(pconf, (apr_size_t)n * sizeof(apr_size_t) + 1);
+        for (i = 0; i < n; i++) {
+            const ss_site *site = &APR_ARRAY_IDX(conf->sites, i, ss_site);
+
+            conf->loader_heads[i] = apr_pstrcat(pconf, SS_LOADER_HEAD,
+                                                ss_site_origin(pconf, site), conf->path, NULL);
+            conf->loader_head_lens[i] = strlen(conf->loader_heads[i]);
+        }
+    }
+    return OK;
 }
 
 /* SameSite=Strict on a session cookie: browsers withhold it on the
@@ -370,7 +385,6 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "other site to share sessions with", conf->sites_where);
         }
         needs_cache |= nsites > 0;
-        ss_prepare_loader_heads(pconf, conf);
     }
     ss_check_strict_cookies(ap_conftree, s, s, ptemp);
     if (ss_conf(s)->accept_unbound) {
@@ -454,6 +468,7 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(ss_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ss_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ss_replay_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ss_prepare_loader_heads, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ss_replay_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(ss_translate_name, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(ss_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
@@ -463,6 +478,8 @@ static void ss_register_hooks(apr_pool_t *p)
                               APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
+    /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
+    ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

@@ -793,7 +793,7 @@ def cookie_line(sc):
 
 
 GREETING_RE = re.compile(r'<p id="greeting">Hello, <b id="user">([^<]*)</b>!</p>')
-LOADER_RE = re.compile(r'<script src="([^"]*)" async referrerpolicy="origin"></script>')
+LOADER_RE = re.compile(r'<script src="([^"]*)" async="async" referrerpolicy="origin"></script>')
 INFO_RE = r"\[shared_session:info\].*MSS01001: (result=\S+ reason=\S+ mode={mode} .*)"
 
 
@@ -922,7 +922,7 @@ class Walkthrough:
         self.loader = mine[0]
         ticket = self.loader[len(prefix):-3]
         self.detail("the loader, right before </head>:")
-        self.detail(f'  <script src="{prefix}{short(ticket, 16)}.js" async '
+        self.detail(f'  <script src="{prefix}{short(ticket, 16)}.js" async="async" '
                     f'referrerpolicy="origin"></script>')
         self.detail(f"  (the ticket: A's session, encrypted for {self.b.site_id} with "
                     f"the shared key, valid for 30 s, once)")

@@ -245,24 +245,28 @@ static void check_line_redact(apr_pool_t *p, const char *line)
     }
 }
 
-/* Cache-Control: "private" is one of the tokens, "public" none of them. */
-static void check_cache_control(apr_pool_t *p, const char *cc)
+/* Cache-Control: "private" is one of the tokens, "public" and "s-maxage"
+ * none of them; with no_store, "no-store" is one of them. */
+static void check_cache_control(apr_pool_t *p, const char *cc, int no_store)
 {
-    const char *out = ss_cache_control_private(p, cc);
+    const char *out = ss_cache_control_private(p, cc, no_store);
     char *copy = apr_pstrdup(p, out), *tok, *last = NULL;
-    int private = 0;
+    int private = 0, has_no_store = 0;
 
     /* within the buffer ss_cache_control_private sizes for it */
-    FUZZ_CHECK(strlen(out) + 1 <= (cc ? 2 * strlen(cc) : 0) + 10);
+    FUZZ_CHECK(strlen(out) + 1 <= (cc ? 2 * strlen(cc) : 0) + 20);
 
     for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
         while (*tok == ' ' || *tok == '\t') {
             tok++;
         }
         FUZZ_CHECK(strcasecmp(tok, "public") != 0);
+        FUZZ_CHECK(strncasecmp(tok, "s-maxage=", 9) != 0 && strcasecmp(tok, "s-maxage") != 0);
         private |= !strncasecmp(tok, "private", 7);
+        has_no_store |= !strncasecmp(tok, "no-store", 8);
     }
     FUZZ_CHECK(private);
+    FUZZ_CHECK(!no_store || has_no_store);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -309,7 +313,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_route(args);
-    check_cache_control(p, args);
+    check_cache_control(p, args, 0);
+    check_cache_control(p, args, 1);
     check_start_to(p, args);
     check_line_redact(p, args);
     fuzz_input_done();

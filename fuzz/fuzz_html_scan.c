@@ -3,8 +3,9 @@
  * points and run through an exact emulation of glue/ss_filter.c (pass on
  * what the scanner releases, hold back the rest, insert MARK at the
  * insertion point, release what is held at the end of the stream); the
- * output must equal a whole-string reference search, and the bytes held
- * back never exceed SS_HTML_SCAN_MAX_HOLD.
+ * output must equal a whole-string reference search (which skips comments
+ * and the text of script, style, textarea and title as the scanner must),
+ * and the bytes held back never exceed SS_HTML_SCAN_MAX_HOLD.
  *
  * Input: byte 0 gives the number of cuts (0-31), the next bytes the chunk
  * lengths (0-255 each; 0 is an empty chunk, passed as NULL), the rest is the
@@ -35,28 +36,136 @@ static void put(buf *b, const void *d, size_t n)
     }
 }
 
-static int is_delim(unsigned char c)
+/* The whole-string reference: the same rules as test/unit/test_html_scan.c,
+ * walked from '<' to '<' over the whole document (comments, bogus comments
+ * and the text of script, style, textarea and title skipped). */
+static int ref_is_space(char c)
 {
-    return c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-/* Offset of the first "</head" or "<body" (any case) followed by '>' or
- * white space, or len when there is none. */
-static size_t ref_find(const char *d, size_t len)
+static int ref_is_delim(char c)
 {
-    size_t i;
+    return c == '>' || ref_is_space(c);
+}
 
-    for (i = 0; i < len; i++) {
-        if (i + 6 < len && !strncasecmp(d + i, "</head", 6)
-            && is_delim((unsigned char)d[i + 6])) {
-            return i;
-        }
-        if (i + 5 < len && !strncasecmp(d + i, "<body", 5)
-            && is_delim((unsigned char)d[i + 5])) {
-            return i;
-        }
+static int ref_ends_name(char c)
+{
+    return c == '>' || c == '/' || ref_is_space(c);
+}
+
+static int ref_starts(const char *doc, size_t len, size_t i, const char *s)
+{
+    size_t n = strlen(s);
+    return i + n <= len && strncasecmp(doc + i, s, n) == 0;
+}
+
+static int ref_tag_at(const char *doc, size_t len, size_t i, const char *name)
+{
+    size_t n = strlen(name);
+    return i + n < len && strncasecmp(doc + i, name, n) == 0
+           && ref_is_delim(doc[i + n]);
+}
+
+/* After the comment opened at i ("<!--"), or len. */
+static size_t ref_comment_end(const char *doc, size_t len, size_t i)
+{
+    size_t j = i + 4;
+
+    if (ref_starts(doc, len, j, ">"))
+        return j + 1;
+    if (ref_starts(doc, len, j, "->"))
+        return j + 2;
+    for (; j < len; j++) {
+        if (ref_starts(doc, len, j, "-->"))
+            return j + 3;
+        if (ref_starts(doc, len, j, "--!>"))
+            return j + 4;
     }
     return len;
+}
+
+static const char *const ref_raw[] = { "script", "style", "textarea", "title" };
+
+/* After the raw-text element whose start tag "<name" is at i, or len. */
+static size_t ref_raw_end(const char *doc, size_t len, size_t i, const char *name)
+{
+    size_t n = strlen(name), t;
+    char quote = 0;
+    int slash = 0;
+
+    for (t = i + 1 + n; t < len; t++) {
+        char c = doc[t];
+
+        if (quote) {
+            if (c == quote)
+                quote = 0;
+            continue;
+        }
+        if (c == '>')
+            break;
+        if (c == '"' || c == '\'')
+            quote = c;
+        slash = c == '/';
+    }
+    if (t >= len)
+        return len;
+    if (slash)
+        return t + 1;
+    for (t++; t < len; t++) {
+        if (ref_starts(doc, len, t, "</") && ref_starts(doc, len, t + 2, name)
+            && t + 2 + n < len && ref_ends_name(doc[t + 2 + n]))
+            return t + 3 + n;
+    }
+    return len;
+}
+
+/* Offset of the insertion point, or -1. */
+static long reference_find(const char *doc, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        const char *gt;
+        size_t r;
+
+        if (doc[i] != '<') {
+            i++;
+            continue;
+        }
+        if (ref_tag_at(doc, len, i, "</head") || ref_tag_at(doc, len, i, "<body"))
+            return (long)i;
+        if (ref_starts(doc, len, i, "<!--")) {
+            i = ref_comment_end(doc, len, i);
+            continue;
+        }
+        if (ref_starts(doc, len, i, "<!") || ref_starts(doc, len, i, "<?")) {
+            gt = memchr(doc + i + 2, '>', len - i - 2);
+            i = gt ? (size_t)(gt - doc) + 1 : len;
+            continue;
+        }
+        for (r = 0; r < sizeof(ref_raw) / sizeof(ref_raw[0]); r++) {
+            size_t n = strlen(ref_raw[r]);
+
+            if (ref_starts(doc, len, i + 1, ref_raw[r]) && i + 1 + n < len
+                && ref_ends_name(doc[i + 1 + n]))
+                break;
+        }
+        if (r < sizeof(ref_raw) / sizeof(ref_raw[0])) {
+            i = ref_raw_end(doc, len, i, ref_raw[r]);
+            continue;
+        }
+        i++;
+    }
+    return -1;
+}
+
+/* Offset of the insertion point, or len when there is none. */
+static size_t ref_find(const char *d, size_t len)
+{
+    long at = reference_find(d, len);
+
+    return at < 0 ? len : (size_t)at;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,18 +1,21 @@
 /* The payload parser behind ss_ticket_open, reached with arbitrary
  * plaintext: the target seals the input's bytes itself (XChaCha20-Poly1305
- * with this target's key, docs/PROTOCOL.md, "Ticket format"), so every input authenticates
- * and the parser sees exactly the fuzzer's bytes.  A forger who had the key
- * could send these; a site that shares the key but runs other code could
- * mint them.
+ * with this target's key, docs/PROTOCOL.md, "Ticket format"), so every
+ * input authenticates and the parser sees exactly the fuzzer's bytes.  A
+ * forger who had the key could send these; a site that shares the key but
+ * runs other code could mint them.
  *
- * Input: byte 0 picks the destination (bit 0) and whether the ticket is
- * opened with the second key of the ring (bit 1); the rest is the
- * plaintext P = iat(8) || mode(1) || srclen(1) || src || nextlen(2) || next
- * || session.
+ * Input: byte 0 picks the destination (bit 0), whether the ticket is
+ * sealed with the second key of the ring (bit 1), and version 2 (bit 2:
+ * S after the kid and at the end of the AD, S = the state vector's);
+ * the rest is the plaintext P = iat(8) || mode(1) || srclen(1) || src ||
+ * nextlen(2) || next || session.
  *
  * Properties: ss_ticket_open agrees with a reference parser written from
- * docs/PROTOCOL.md (accept/reject, every field, the age verdict, computed here
- * without overflow); an accepted ticket re-seals to the same text. */
+ * the protocol document (accept/reject and the reason: field rules
+ * bad-ticket, then the (version, mode) pair malformed; every field, the
+ * version, S, the flow and the cookie-pairs bit; the age verdict, computed
+ * here without overflow); an accepted ticket re-seals to the same text. */
 #include <string.h>
 #include <sodium.h>
 
@@ -25,8 +28,8 @@ const char fuzz_target_name[] = "ticket_payload";
 
 #define NOW      INT64_C(1700000000)
 #define TIMEOUT  30
-#define HEADER   (1 + SS_KID_BYTES + SS_NONCE_BYTES)
-#define RAW_MAX  (HEADER + 8192 + SS_TAG_BYTES)
+#define HEADER_2 (1 + SS_KID_BYTES + SS_STATE_BYTES + SS_NONCE_BYTES)
+#define RAW_MAX  (HEADER_2 + 8192 + SS_TAG_BYTES)
 
 static const char *const dsts[] = { "www.example.org", "b.test:8443" };
 static ss_keyring *ring;
@@ -63,7 +66,7 @@ static int printable(const uint8_t *s, size_t n)
     return 1;
 }
 
-/* docs/PROTOCOL.md, "Ticket format", and ss_ticket.h, read independently of
+/* The protocol document's "Ticket format", read independently of
  * ss_ticket.c. */
 typedef struct ref_payload {
     int64_t iat;
@@ -84,9 +87,9 @@ static int ref_next_valid(const uint8_t *s, size_t n)
 }
 
 /* 1: the payload opens; 0: a field breaks its rules (bad-ticket); -1: the
- * fields are good but (version 1, mode) is not a pair that opens
+ * fields are good but (version, mode) is not a pair that opens
  * (malformed). */
-static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
+static int ref_parse(int version, const uint8_t *pt, size_t n, ref_payload *out)
 {
     uint64_t iat = 0;
     size_t pos, i;
@@ -122,8 +125,11 @@ static int ref_parse(const uint8_t *pt, size_t n, ref_payload *out)
     if (out->sesslen == 0 || !printable(out->session, out->sesslen)) {
         return 0;
     }
-    return out->mode == 0x01 || out->mode == 0x11 || out->mode == 0x02 || out->mode == 0x12
-           ? 1 : -1;
+    if (version == 1) {
+        return out->mode == 0x01 || out->mode == 0x11 || out->mode == 0x02
+               || out->mode == 0x12 ? 1 : -1;
+    }
+    return out->mode == 0x02 || out->mode == 0x12 ? 1 : -1;
 }
 
 static int same(const char *s, const uint8_t *ref, size_t n)
@@ -138,7 +144,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b,
         0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77
     };
-    unsigned char ad[1 + SS_KID_BYTES + 64];
+    /* S of the state vector: BLAKE2b-16 of "wMHCw8TFxsfIycrLzM3Ozw" */
+    static const unsigned char state[SS_STATE_BYTES] = {
+        0xb5, 0xc7, 0x7f, 0xb1, 0x74, 0x59, 0x33, 0x8c,
+        0xd2, 0xea, 0xb9, 0xf0, 0x9d, 0x34, 0x48, 0x0e
+    };
+    static const unsigned char zero_state[SS_STATE_BYTES];
+    unsigned char ad[1 + SS_KID_BYTES + 64 + SS_STATE_BYTES];
+    int version;
+    size_t header, min_bytes;
     const uint8_t *pt;
     const ss_key *key;
     const char *dst;
@@ -161,31 +175,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p = fuzz_input_pool();
     dst = dsts[data[0] & 1];
     key = &keys[(data[0] >> 1) & 1];
+    version = (data[0] & 4) ? 2 : 1;
     pt = data + 1;
     ptlen = size - 1;
 
-    /* T = 0x01 || kid || nonce || AEAD(P, AD = 0x01 || kid || dst) */
+    /* version 1: T = 0x01 || kid || nonce || AEAD(P, AD = 0x01 || kid || dst)
+     * version 2: T = 0x02 || kid || S || nonce || AEAD(P, AD = 0x02 || kid || dst || S) */
     dstlen = strlen(dst);
-    raw[0] = SS_TICKET_VERSION;
+    header = 1 + SS_KID_BYTES + (version == 2 ? SS_STATE_BYTES : 0) + SS_NONCE_BYTES;
+    min_bytes = 1 + SS_KID_BYTES + (version == 2 ? SS_STATE_BYTES : 0) + SS_NONCE_BYTES
+                + 8 + 1 + 1 + 1 + 2 + 1 + SS_TAG_BYTES;
+    raw[0] = (unsigned char)version;
     memcpy(raw + 1, key->kid, SS_KID_BYTES);
-    memcpy(raw + 1 + SS_KID_BYTES, nonce, SS_NONCE_BYTES);
-    ad[0] = SS_TICKET_VERSION;
+    if (version == 2) {
+        memcpy(raw + 1 + SS_KID_BYTES, state, SS_STATE_BYTES);
+    }
+    memcpy(raw + header - SS_NONCE_BYTES, nonce, SS_NONCE_BYTES);
+    ad[0] = (unsigned char)version;
     memcpy(ad + 1, key->kid, SS_KID_BYTES);
     memcpy(ad + 1 + SS_KID_BYTES, dst, dstlen);
     adlen = 1 + SS_KID_BYTES + dstlen;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + HEADER, NULL, pt, ptlen, ad, adlen,
+    if (version == 2) {
+        memcpy(ad + adlen, state, SS_STATE_BYTES);
+        adlen += SS_STATE_BYTES;
+    }
+    crypto_aead_xchacha20poly1305_ietf_encrypt(raw + header, NULL, pt, ptlen, ad, adlen,
                                                NULL, nonce, key->ek);
-    rawlen = HEADER + ptlen + SS_TAG_BYTES;
+    rawlen = header + ptlen + SS_TAG_BYTES;
     textlen = SS_B64URL_LEN(rawlen);
     text = apr_palloc(p, textlen + 1);
     FUZZ_CHECK(ss_b64url_encode(text, textlen + 1, raw, rawlen) == textlen);
 
     r = ss_ticket_open(p, ring, dst, text, textlen, NOW, TIMEOUT, &t);
 
-    if (textlen > SS_TICKET_MAX_CHARS || rawlen < SS_TICKET_MIN_BYTES) {
+    if (textlen > SS_TICKET_MAX_CHARS || rawlen < min_bytes) {
         want = SS_R_MALFORMED;
     }
-    else if ((parsed = ref_parse(pt, ptlen, &ref)) != 1) {
+    else if ((parsed = ref_parse(version, pt, ptlen, &ref)) != 1) {
         want = parsed == 0 ? SS_R_BAD_TICKET : SS_R_MALFORMED;
     }
     else {
@@ -196,7 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(r == want);
     if (r == SS_OK || r == SS_R_EXPIRED || r == SS_R_FUTURE) {
         FUZZ_CHECK(t.iat == ref.iat && (int)t.mode == (ref.mode & 0x0f));
-        FUZZ_CHECK(t.cookie_pairs == ((ref.mode & 0x10) != 0) && t.version == 1);
+        FUZZ_CHECK(t.cookie_pairs == ((ref.mode & 0x10) != 0) && t.version == version);
+        FUZZ_CHECK(memcmp(t.state, version == 2 ? state : zero_state, SS_STATE_BYTES) == 0);
         FUZZ_CHECK(same(t.src, ref.src, ref.srclen));
         FUZZ_CHECK(same(t.next, ref.next, ref.nextlen));
         FUZZ_CHECK(same(t.session, ref.session, ref.sesslen));

@@ -7,6 +7,7 @@ fixed keys (those the targets use), fixed nonces, iat relative to the
 targets' fixed clock (1700000000).  Files libFuzzer adds are named by their
 SHA-1; regression inputs are named regress-*; neither is touched here."""
 
+import hashlib
 import struct
 import sys
 from pathlib import Path
@@ -14,10 +15,11 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TOP / "test" / "integration"))
 import sstickets  # noqa: E402
+import nacl.bindings as sodium  # noqa: E402
 
 CORPUS = TOP / "fuzz" / "corpus"
 NOW = 1700000000
-KEY = bytes(range(32))                          # docs/PROTOCOL.md test vectors
+KEY = bytes(range(32))                          # the protocol's test vectors
 KEY2 = bytes(0xa0 + i for i in range(32))       # the targets' second key
 OTHER_KEY = bytes(0x55 ^ i for i in range(32))  # not in the targets' ring
 
@@ -38,6 +40,25 @@ def payload(iat, mode, src, next_, session):
     s, n = src.encode(), next_.encode()
     return (struct.pack(">Q", iat & 0xffffffffffffffff) + bytes([mode, len(s)]) + s
             + struct.pack(">H", len(n)) + n + session.encode())
+
+
+def state_digest(cookie_text):
+    """S: unkeyed BLAKE2b-16 of a state cookie's text."""
+    return hashlib.blake2b(cookie_text.encode(), digest_size=16).digest()
+
+
+STATE = state_digest("wMHCw8TFxsfIycrLzM3Ozw")   # the state vector's S
+
+
+def seal_v2(key, src, dst, session="user=alice", mode=2, next_="/", iat=NOW, nonce=None,
+            state=STATE, ad_state=None):
+    """A version-2 ticket: 0x02 || kid || S || nonce || C, AD = 0x02 || kid ||
+    dst || S.  ad_state seals with another S in the AD than in the header."""
+    ek, kid = sstickets.derive(key)
+    ad = b"\x02" + kid + dst.encode() + (state if ad_state is None else ad_state)
+    c = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        payload(iat, mode, src, next_, session), ad, nonce, ek)
+    return sstickets.b64url(b"\x02" + kid + state + nonce + c)
 
 
 def seeds_ticket():
@@ -64,6 +85,33 @@ def seeds_ticket():
     write(t, "too-short", "AQU_JTg")
     write(t, "bad-version", "AgU_JThAQUJDREVGR0hJSktMTU5PUFFSU1RVVleL878_4h9a8dslt4GwWl4x6P70EhgJ-Uive7IZPpsiEbyeogPbXY-Ptw10WBXzl1fD9Gf79eRIH5EqqOSpWiht")
     write(t, "padded", "AQU_JThAQUJDREVGR0hJSktMTU5PUFFSU1RVVleL878_4h9a8dslt4GwWl4x6P70EhgJ-Uive7IZPpsiEbyeogPbXY-Ptw10WBXzl1fD9Gf79eRIH5EqqOSpWiht==")
+    # version 2 and the mode bits
+    write(t, "vector-cookie-pairs", "AQU_JTiAgYKDhIWGh4iJiouMjY6PkJGSk5SVlpfP-JluMMUmqwvd_uHuBVEHZObgySfhJ8iNuQB_Cy6BhGq1jG9SYpnD1vKHAVVS9jLcDb1cnxnl5NGs3JU34e8")
+    write(t, "vector-version-2", "AgU_JTi1x3-xdFkzjNLqufCdNEgOoKGio6SlpqeoqaqrrK2ur7CxsrO0tba3wAf175Rti-qetDl0ZUthck6pUMajqO5c53VH5-GF7LVgZ4Zw66I4X58FaqFb8AOBk1Lx8aWPs9ZF9tLvYzsk_vwjF-T_xcrT-DSoi8zLCYO6GwRZcSYBb2s316Vi7yLRbSSG49PvsEed_8bH_0heXdIBcIqba-FNw7FNe8f0O-4PH00gyjdQXQ")
+    src = "www.example.com"
+    for i, (name, mode, next_) in enumerate([
+            ("v1-script-cookies", 0x11, ""), ("v1-nav-cookies", 0x12, "/a?b=1"),
+            ("v1-pair-0x03", 0x03, ""), ("v1-pair-0x10", 0x10, ""),
+            ("v1-pair-0x21", 0x21, ""), ("v1-pair-0x00", 0x00, "")]):
+        write(t, name, sstickets.seal(KEY, src, dst, "sid=a%2bb", mode=mode, next_=next_,
+                                      iat=NOW, nonce=nonce(60 + i)))
+    for i, (name, key, kw) in enumerate([
+            ("v2-ok", KEY, dict(next_="/account?tab=1")),
+            ("v2-cookies", KEY, dict(mode=0x12, session="sessionid=q8x1v0k2m9")),
+            ("v2-key2-empty-next", KEY2, dict(next_="", iat=NOW - 30)),
+            ("v2-expired", KEY, dict(iat=NOW - 31)),
+            ("v2-future", KEY, dict(iat=NOW + 6)),
+            ("v2-pair-script", KEY, dict(mode=0x01, next_="")),
+            ("v2-pair-0x11", KEY, dict(mode=0x11, next_="")),
+            ("v2-pair-0x22", KEY, dict(mode=0x22)),
+            ("v2-other-state-in-ad", KEY, dict(ad_state=state_digest("another browser"))),
+            ("v2-other-key", OTHER_KEY, dict()),
+            ("v2-long-session", KEY, dict(session="k=" + "v" * 3000))]):
+        write(t, name, seal_v2(key, src, dst, nonce=nonce(80 + i), **kw))
+    # version 2 one byte too short for S, and an unknown version
+    raw = sstickets.unb64url(sstickets.seal(KEY, "x", dst, "k", iat=NOW, nonce=nonce(99)))
+    write(t, "v2-too-short", sstickets.b64url(b"\x02" + raw[1:] + b"\0" * 15))
+    write(t, "version-3", sstickets.b64url(b"\x03" + raw[1:] + b"\0" * 16))
 
 
 def seeds_ticket_payload():
@@ -80,6 +128,18 @@ def seeds_ticket_payload():
     write(t, "empty-session", b"\x00" + payload(NOW, 1, "x", "", ""))
     write(t, "mode-3", b"\x00" + payload(NOW, 3, "x", "", "k=v"))
     write(t, "short", b"\x00" + struct.pack(">Q", NOW) + b"\x01")
+    # the mode bits under version 1 (byte 0 bit 2 clear) and 2 (bit 2 set)
+    for name, head, mode, next_ in [
+            ("v1-script-cookies", 0x00, 0x11, ""), ("v1-nav-cookies", 0x01, 0x12, "/x"),
+            ("v1-mode-0x10", 0x00, 0x10, ""), ("v1-mode-0x13", 0x00, 0x13, ""),
+            ("v1-mode-0x21", 0x00, 0x21, ""), ("v1-mode-0x92", 0x00, 0x92, "/x"),
+            ("v2-nav", 0x04, 0x02, "/account?tab=1"), ("v2-nav-cookies", 0x04, 0x12, "/"),
+            ("v2-nav-key2-b", 0x07, 0x02, ""), ("v2-script", 0x04, 0x01, ""),
+            ("v2-script-cookies", 0x04, 0x11, ""), ("v2-mode-0x22", 0x04, 0x22, "/x")]:
+        write(t, name, bytes([head]) + payload(NOW, mode, "www.example.com", next_, "sid=1"))
+    write(t, "v2-mode-3-bad-next", b"\x04" + payload(NOW, 3, "x", "//evil", "k=v"))
+    write(t, "v2-smallest", b"\x04" + payload(NOW, 2, "x", "", "k"))
+    write(t, "v2-one-short", b"\x04" + payload(NOW, 2, "x", "", "k")[:-1])
 
 
 def seeds_base64():

@@ -1,16 +1,50 @@
-/* The SHARED_SESSION output filter (README, "Handler and filter"): streams HTML and
- * inserts the loader tags before the first </head (or <body). */
+/* The SHARED_SESSION output filter (docs/PROTOCOL.md, "The script flow"):
+ * streams HTML and inserts the loader tags before the first </head (or
+ * <body); and the late header filter, which asserts what the module's
+ * answers need on their final headers. */
 
 #include "ss_glue.h"
 #include <sodium.h>
 
 /* ---- the SHARED_SESSION output filter --------------------------------------- */
 
+/* How the filter streams a response (one ss_filter_ctx per response that gets
+ * a loader; every other response is passed through and the filter removes
+ * itself on its first call):
+ *
+ *   bb ──scan──> pending ──ap_pass_brigade──> f->next
+ *          └──> held (a candidate tag cut at a bucket end)
+ *
+ * - pending: buckets scanned and cleared, in order, not yet passed on.  It
+ *   is passed on at the end of every call, and in between whenever
+ *   SS_FILTER_PASS_BYTES have gathered, so memory stays flat.
+ * - held: at most SS_HTML_SCAN_MAX_HOLD bytes, the start of "</head" or
+ *   "<body" that the next bucket completes or refutes.  It always comes
+ *   after everything in pending (set aside: its data may be transient).
+ * - the headers are final as soon as anything reaches the HTTP header
+ *   filter, so they are fixed (once, ss_filter_pass) before the first pass,
+ *   unless the response ends untouched in that very pass (a fragment);
+ *   fixing them also adds the late header filter, which keeps the answer
+ *   private whatever runs after this filter.
+ *
+ * Buckets move only through SS_FILTER_MOVE (ss_filter_move: the first n
+ * bytes of a bucket) and ss_filter_pass (pending out); once the insertion
+ * point is found the tags go in, and the filter passes the rest of bb on
+ * and removes itself.  The decision is taken once per response (a request
+ * note): a second SHARED_SESSION in the chain passes everything on. */
+
 #define SS_FILTER_PASS_BYTES (64 * 1024)  /* pass on at least this often while scanning */
+#define SS_FILTER_NOTE "shared-session-loader"  /* set once the filter has decided */
+
+/* The one bucket move: b to the end of the brigade to. */
+#define SS_FILTER_MOVE(b, to) do {          \
+        APR_BUCKET_REMOVE(b);               \
+        APR_BRIGADE_INSERT_TAIL((to), (b)); \
+    } while (0)
 
 typedef struct {
     ss_html_scan scan;
-    apr_bucket_brigade *held;   /* a candidate tag cut at a bucket end (<= 6 bytes) */
+    apr_bucket_brigade *held;
     apr_bucket_brigade *pending;
     const char *tags;           /* the <script> tags to insert */
     apr_size_t tags_len;
@@ -139,9 +173,33 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
     return d > out ? out : NULL;
 }
 
-/* The response changes per request once the loader is in it.  Both tables:
- * a CGI's (FastCGI's, SCGI's) own headers and "Header always" land in
- * err_headers_out, and every value of Cache-Control counts. */
+/* ---- the late header filter ------------------------------------------------ */
+
+/* It runs after mod_headers' "Header set" (FIXUP_HEADERS_OUT, a CONTENT_SET
+ * filter added by the insert_filter hook, before any handler or filter can
+ * add this one: among filters of one type, the one added later runs later)
+ * and before mod_cache's CACHE_SAVE (CONTENT_SET + 1) and the HTTP header
+ * filter (PROTOCOL).  Headers only: it looks at the first brigade, asserts
+ * the record and removes itself. */
+#define SS_LATE_KEY "shared-session-late-headers"
+#define SS_PAST_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
+
+ss_late_headers *ss_late_headers_add(request_rec *r)
+{
+    void *late = NULL;
+
+    apr_pool_userdata_get(&late, SS_LATE_KEY, r->pool);
+    if (!late) {
+        late = apr_pcalloc(r->pool, sizeof(ss_late_headers));
+        apr_pool_userdata_setn(late, SS_LATE_KEY, NULL, r->pool);
+        ap_add_output_filter(SS_LATE_FILTER, late, r, r->connection);
+    }
+    return late;
+}
+
+/* Every value of a header in both tables, joined with ", ": a CGI's
+ * (FastCGI's, SCGI's) own headers and "Header always" land in
+ * err_headers_out. */
 typedef struct {
     apr_pool_t *p;
     const char *all;
@@ -158,10 +216,60 @@ static int ss_join_value(void *rec, const char *key, const char *val)
     return 1;
 }
 
+static const char *ss_joined(request_rec *r, const char *name)
+{
+    ss_join_ctx j = { r->pool, NULL };
+
+    apr_table_do(ss_join_value, &j, r->headers_out, name, NULL);
+    apr_table_do(ss_join_value, &j, r->err_headers_out, name, NULL);
+    return j.all;
+}
+
+static void ss_unset_both(request_rec *r, const char *name)
+{
+    apr_table_unset(r->headers_out, name);
+    apr_table_unset(r->err_headers_out, name);
+}
+
+static void ss_late_headers_apply(request_rec *r, const ss_late_headers *late)
+{
+    if (late->private || late->no_store) {
+        const char *cc = ss_joined(r, "Cache-Control");
+
+        apr_table_unset(r->err_headers_out, "Cache-Control");
+        apr_table_setn(r->headers_out, "Cache-Control",
+                       ss_cache_control_private(r->pool, cc, late->no_store));
+        /* the lifetimes of CDNs and reverse proxies, which may override
+         * Cache-Control for them */
+        ss_unset_both(r, "Surrogate-Control");
+        ss_unset_both(r, "CDN-Cache-Control");
+        /* an HTTP/1.0 cache knows no "private": an Expires is made past */
+        if (apr_table_get(r->headers_out, "Expires")
+            || apr_table_get(r->err_headers_out, "Expires")) {
+            apr_table_unset(r->err_headers_out, "Expires");
+            apr_table_setn(r->headers_out, "Expires", SS_PAST_DATE);
+        }
+    }
+}
+
+apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    ss_late_headers_apply(f->r, f->ctx);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* ---- the SHARED_SESSION output filter, continued ---------------------------- */
+
+/* The response changes per request once the loader may be in it: what
+ * depends on the bytes goes now, what keeps it out of shared caches is
+ * asserted by the late header filter.  Private, not no-store: the tickets
+ * are single-use and expire within SharedSessionTimeout, so a copy in the
+ * browser's own cache hands nothing to anyone else; shared caches are what
+ * must never keep a page with one user's tickets. */
 static void ss_fix_headers(request_rec *r)
 {
     apr_table_t *tables[2];
-    ss_join_ctx cc = { r->pool, NULL };
     int i;
 
     tables[0] = r->headers_out;
@@ -175,12 +283,9 @@ static void ss_fix_headers(request_rec *r)
         apr_table_unset(tables[i], "Content-MD5");
         /* a range of the file is no range of what the client saw */
         apr_table_unset(tables[i], "Accept-Ranges");
-        apr_table_do(ss_join_value, &cc, tables[i], "Cache-Control", NULL);
     }
-    apr_table_unset(r->err_headers_out, "Cache-Control");
     apr_table_mergen(r->headers_out, "Vary", "Cookie");
-    apr_table_setn(r->headers_out, "Cache-Control",
-                   ss_cache_control_private(r->pool, cc.all));
+    ss_late_headers_add(r)->private = 1;
 }
 
 static int ss_filter_wanted(ap_filter_t *f)
@@ -198,6 +303,46 @@ static int ss_filter_wanted(ap_filter_t *f)
         && ss_is_identity(apr_table_get(r->err_headers_out, "Content-Encoding"));
 }
 
+/* Moves the first n bytes of b (len bytes long) to the end of to; returns
+ * the bucket with the rest, b itself when n is 0, NULL when nothing is left. */
+static apr_bucket *ss_filter_move(apr_bucket *b, apr_size_t n, apr_size_t len,
+                                  apr_bucket_brigade *to)
+{
+    apr_bucket *rest = NULL;
+
+    if (n == 0) {
+        return b;
+    }
+    if (n < len) {
+        apr_bucket_split(b, n);
+        rest = APR_BUCKET_NEXT(b);
+    }
+    SS_FILTER_MOVE(b, to);
+    return rest;
+}
+
+/* Passes out on; the headers are fixed first, once, unless the response
+ * ends untouched in this very brigade.  done: the filter leaves the chain,
+ * only after that (a filter added to the chain of a removed filter would
+ * not be seen by it). */
+static apr_status_t ss_filter_pass(ap_filter_t *f, ss_filter_ctx *ctx,
+                                   apr_bucket_brigade *out, int untouched_end,
+                                   int done)
+{
+    apr_status_t rv;
+
+    if (!ctx->headers_done && !untouched_end) {
+        ss_fix_headers(f->r);
+        ctx->headers_done = 1;
+    }
+    if (done) {
+        ap_remove_output_filter(f);
+    }
+    rv = ap_pass_brigade(f->next, out);
+    apr_brigade_cleanup(out);
+    return rv;
+}
+
 apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
@@ -208,9 +353,12 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (!ctx) {
         apr_size_t tags_len = 0;
-        const char *tags = ss_filter_wanted(f)
+        /* one decision per response, however often the filter is in the
+         * chain (SetOutputFilter here, AddOutputFilter there) */
+        const char *tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
             ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
 
+        apr_table_setn(r->notes, SS_FILTER_NOTE, "1");
         if (!tags) {
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
@@ -227,6 +375,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ss_html_scan_result res;
         const char *data;
         apr_size_t len;
+        apr_bucket *rest;
 
         if (APR_BUCKET_IS_EOS(b)) {
             /* no insertion point (a fragment): what was held goes out as it was */
@@ -236,8 +385,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (APR_BUCKET_IS_METADATA(b)) {
             /* FLUSH and the like pass in order; held bytes (<= 6) stay held */
             next = APR_BUCKET_NEXT(b);
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+            SS_FILTER_MOVE(b, ctx->pending);
             continue;
         }
         rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
@@ -248,69 +396,33 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * its data into a new bucket right after b */
         next = APR_BUCKET_NEXT(b);
         ss_html_scan_feed(&ctx->scan, data, len, &res);
-        if (res.found) {
-            /* a pool bucket: turns into a heap copy should r->pool go first */
-            apr_bucket *tags = apr_bucket_pool_create(ctx->tags, ctx->tags_len,
-                                                      r->pool, f->c->bucket_alloc);
-            if (res.held_in_tag) {
-                APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);
-                APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
-            }
-            else {
-                if (res.release_held) {
-                    APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
-                }
-                if (res.pos > 0 && res.pos < len) {
-                    apr_bucket_split(b, res.pos);
-                }
-                if (res.pos > 0) {
-                    next = APR_BUCKET_NEXT(b);
-                    APR_BUCKET_REMOVE(b);
-                    APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
-                }
-                APR_BRIGADE_INSERT_TAIL(ctx->pending, tags);
-            }
-            if (!ctx->headers_done) {
-                ss_fix_headers(r);
-            }
-            /* done: everything after the insertion point goes on untouched */
-            ap_remove_output_filter(f);
-            APR_BRIGADE_PREPEND(bb, ctx->pending);
-            return ap_pass_brigade(f->next, bb);
-        }
         if (res.release_held) {
             APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
         }
-        if (res.pos < len) {
+        /* what the scanner cleared (nothing when the tag began in held) */
+        rest = ss_filter_move(b, res.pos, len, ctx->pending);
+        if (res.found) {
+            /* a pool bucket: turns into a heap copy should r->pool go first */
+            APR_BRIGADE_INSERT_TAIL(ctx->pending,
+                                    apr_bucket_pool_create(ctx->tags, ctx->tags_len,
+                                                           r->pool, f->c->bucket_alloc));
+            /* the held start of the tag, if that is where it began */
+            APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+            /* done: everything after the insertion point goes on untouched */
+            APR_BRIGADE_PREPEND(bb, ctx->pending);
+            return ss_filter_pass(f, ctx, bb, 0, 1);
+        }
+        if (rest) {
             /* hold back the tail: a tag may be cut here */
-            if (res.pos > 0) {
-                apr_bucket_split(b, res.pos);
-                next = APR_BUCKET_NEXT(b);
-                APR_BUCKET_REMOVE(b);
-                APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
-                b = next;
-                next = APR_BUCKET_NEXT(b);
-            }
-            APR_BUCKET_REMOVE(b);
-            if ((rv = apr_bucket_setaside(b, r->pool)) != APR_SUCCESS) {
+            if ((rv = apr_bucket_setaside(rest, r->pool)) != APR_SUCCESS) {
                 return rv;
             }
-            APR_BRIGADE_INSERT_TAIL(ctx->held, b);
-        }
-        else {
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(ctx->pending, b);
+            SS_FILTER_MOVE(rest, ctx->held);
         }
         pending_bytes += res.pos;
         if (pending_bytes >= SS_FILTER_PASS_BYTES) {
-            /* headers leave with the first bytes: an insertion is still possible */
-            if (!ctx->headers_done) {
-                ss_fix_headers(r);
-                ctx->headers_done = 1;
-            }
-            rv = ap_pass_brigade(f->next, ctx->pending);
-            apr_brigade_cleanup(ctx->pending);
-            if (rv != APR_SUCCESS) {
+            /* an insertion is still possible after these bytes */
+            if ((rv = ss_filter_pass(f, ctx, ctx->pending, 0, 0)) != APR_SUCCESS) {
                 return rv;
             }
             pending_bytes = 0;
@@ -323,11 +435,5 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * the HTTP header filter send the headers before they are fixed */
         return APR_SUCCESS;
     }
-    if (!ctx->headers_done && !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
-        ss_fix_headers(r);
-        ctx->headers_done = 1;
-    }
-    rv = ap_pass_brigade(f->next, bb);
-    apr_brigade_cleanup(bb);
-    return rv;
+    return ss_filter_pass(f, ctx, bb, APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb)), 0);
 }

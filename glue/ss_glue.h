@@ -48,15 +48,17 @@ APLOG_USE_MODULE(shared_session);
 
 #define SS_HANDLER          "shared-session"
 #define SS_FILTER           "SHARED_SESSION"
+#define SS_LATE_FILTER      "SHARED_SESSION_LATE"
 #define SS_MUTEX_TYPE       "shared-session-cache"
 #define SS_CACHE_ID         "mod_shared_session-replay"
 #define SS_DEFAULT_PATH     "/shared-session/"
-#define SS_DEFAULT_TIMEOUT  30
+#define SS_DEFAULT_TIMEOUT  SS_TIMEOUT_DEFAULT
 #define SS_DEFAULT_CACHE    "shmcb"
 #define SS_DEFAULT_CACHE_FILE "shared-session-replay"   /* in DefaultRuntimeDir */
 #define SS_DEFAULT_CACHE_SIZE (4 * 1024 * 1024)
 #define SS_LOADER_HEAD      "<script src=\""
-#define SS_LOADER_TAIL      ".js\" async referrerpolicy=\"origin\"></script>"
+/* async="async": a bare attribute is not XML (application/xhtml+xml pages) */
+#define SS_LOADER_TAIL      ".js\" async=\"async\" referrerpolicy=\"origin\"></script>"
 
 typedef struct ss_server_conf {
     apr_array_header_t *sites;      /* of ss_site */
@@ -116,5 +118,27 @@ int ss_handler(request_rec *r);
 
 /* glue/ss_filter.c */
 apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+/* What one of the module's answers needs on its final headers, asserted by
+ * the late header filter (SS_LATE_FILTER) after everything configured has
+ * had its say ("Header set", a CGI's own headers, mod_session's).  One
+ * record per request; set its fields on what ss_late_headers_add returns:
+ *
+ *     ss_late_headers_add(r)->private = 1;
+ *
+ * To assert something more (Referrer-Policy, Content-Security-Policy
+ * sources): add a field here, set it where the answer is made, and give it
+ * its step in ss_late_headers_apply (glue/ss_filter.c); the filter, its
+ * place in the chain and the record stay as they are. */
+typedef struct ss_late_headers {
+    /* Cache-Control says private and neither public nor s-maxage;
+     * Surrogate-Control and CDN-Cache-Control go; an Expires is made past */
+    unsigned int private:1;
+    unsigned int no_store:1;    /* Cache-Control says no-store too */
+} ss_late_headers;
+
+/* The request's record; the first call adds the late header filter. */
+ss_late_headers *ss_late_headers_add(request_rec *r);
+apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 
 #endif

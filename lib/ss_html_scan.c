@@ -1,93 +1,262 @@
-/* Streaming search for the loader insertion point (README, "Handler and filter").
+/* Streaming search for the loader insertion point (docs/PROTOCOL.md, "The
+ * script flow").
  *
- * The only thing remembered between chunks is how far into a candidate tag
- * ("</head" or "<body") the stream currently is.  A candidate always starts
- * with '<' and contains no other '<', so when it fails it cannot overlap a
- * later candidate except at the failing byte itself (when that byte is '<'):
- * every byte is examined once and nothing held is ever rescanned. */
+ * A small tokenizer, a byte at a time, that knows only what decides where
+ * a tag can be: text, the name after '<', a comment (the states of the HTML
+ * tokenizer, so "<!-->" and "--!>" end one as in a browser), a bogus comment
+ * ("<!...>", "<?...>"), the start tag of a raw-text element (its attributes,
+ * quotes and a closing "/>"), and that element's text up to its end tag.
+ *
+ * Only the name after '<' can become an insertion point, and only while
+ * "/head" or "body" is still possible: those bytes (at most "</head") are
+ * what the caller holds back.  The candidate starts with '<' and holds no
+ * other '<', so once it fails it cannot overlap a later candidate except at
+ * the failing byte itself (when that byte is '<'): every byte is examined
+ * once and nothing held is ever rescanned. */
 #include <string.h>
 
 #include "ss_html_scan.h"
 
 enum {
-    SCAN_IDLE = 0,   /* no candidate open */
-    SCAN_LT,         /* "<" */
-    SCAN_LT_SLASH,   /* "</" */
-    SCAN_H,          /* "</h" */
-    SCAN_HE,         /* "</he" */
-    SCAN_HEA,        /* "</hea" */
-    SCAN_HEAD,       /* "</head": the next byte decides */
-    SCAN_B,          /* "<b" */
-    SCAN_BO,         /* "<bo" */
-    SCAN_BOD,        /* "<bod" */
-    SCAN_BODY,       /* "<body": the next byte decides */
-    SCAN_DONE,       /* insertion point reported; everything else passes */
-    SCAN_FOUND       /* step result only, never stored */
+    SCAN_TEXT = 0,          /* text: the next '<' may open a tag */
+    SCAN_NAME,              /* after '<': k bytes of one of scan_names matched */
+    SCAN_START_TAG,         /* in the start tag of a raw-text element */
+    SCAN_START_TAG_DQ,      /* ... in a "quoted" value */
+    SCAN_START_TAG_SQ,      /* ... in a 'quoted' value */
+    SCAN_RAW,               /* its text; k bytes of "</name" matched */
+    SCAN_COMMENT_START,     /* "<!--" */
+    SCAN_COMMENT_START_DASH,/* "<!---" */
+    SCAN_COMMENT,
+    SCAN_COMMENT_END_DASH,  /* "-" */
+    SCAN_COMMENT_END,       /* "--" */
+    SCAN_COMMENT_END_BANG,  /* "--!" */
+    SCAN_BOGUS,             /* "<!" or "<?" not opening a comment: up to '>' */
+    SCAN_DONE               /* insertion point reported; everything else passes */
 };
 
-/* Bytes of the candidate in each state: what the caller holds when a chunk
- * ends there. */
-static const unsigned char scan_candidate_len[] = {
-    [SCAN_IDLE] = 0, [SCAN_LT] = 1, [SCAN_LT_SLASH] = 2,
-    [SCAN_H] = 3, [SCAN_HE] = 4, [SCAN_HEA] = 5, [SCAN_HEAD] = 6,
-    [SCAN_B] = 2, [SCAN_BO] = 3, [SCAN_BOD] = 4, [SCAN_BODY] = 5,
-    [SCAN_DONE] = 0,
+/* The names that matter after '<', lowercase.  None is a prefix of another,
+ * so at most one is complete at a time. */
+enum {
+    NAME_HEAD_END, NAME_BODY, NAME_COMMENT,
+    NAME_SCRIPT, NAME_STYLE, NAME_TEXTAREA, NAME_TITLE      /* raw text */
 };
+#define NAME_RAW_FIRST NAME_SCRIPT
+static const struct {
+    const char *name;
+    unsigned char len;
+} scan_names[] = {
+    [NAME_HEAD_END] = { "/head", 5 },
+    [NAME_BODY]     = { "body", 4 },
+    [NAME_COMMENT]  = { "!--", 3 },
+    [NAME_SCRIPT]   = { "script", 6 },
+    [NAME_STYLE]    = { "style", 5 },
+    [NAME_TEXTAREA] = { "textarea", 8 },
+    [NAME_TITLE]    = { "title", 5 },
+};
+#define NAMES_ALL ((1u << (sizeof(scan_names) / sizeof(scan_names[0]))) - 1)
+#define NAMES_INSERT ((1u << NAME_HEAD_END) | (1u << NAME_BODY))
 
 /* ASCII letters only: c | 0x20 equals a lowercase letter exactly for that
- * letter and its uppercase form. */
-#define SCAN_IS(c, lower) (((c) | 0x20) == (lower))
+ * letter and its uppercase form (and maps nothing else onto '/', '!', '-'). */
+#define SCAN_LOWER_IS(c, lower) \
+    ((lower) >= 'a' ? ((c) | 0x20) == (lower) : (c) == (lower))
 
-static int scan_is_delim(unsigned char c)
+static int scan_is_space(unsigned char c)
 {
-    /* HTML white space (no \v) or the end of the tag. */
-    return c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
-           || c == '\f';
+    /* HTML white space (no \v) */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-/* Next state after byte c in an open candidate state. */
-static int scan_step(int state, unsigned char c)
+/* What ends "</head" and "<body" */
+static int scan_is_delim(unsigned char c)
 {
-    switch (state) {
-    case SCAN_LT:
-        if (c == '/')
-            return SCAN_LT_SLASH;
-        if (SCAN_IS(c, 'b'))
-            return SCAN_B;
+    return c == '>' || scan_is_space(c);
+}
+
+/* What ends the name of a raw-text element's start or end tag */
+static int scan_ends_tag_name(unsigned char c)
+{
+    return c == '>' || c == '/' || scan_is_space(c);
+}
+
+/* The candidate after '<' is a possible insertion point: held back. */
+#define SCAN_HOLDING(s) ((s)->mode == SCAN_NAME && ((s)->names & NAMES_INSERT))
+
+static void scan_open(ss_html_scan *s)
+{
+    s->mode = SCAN_NAME;
+    s->k = 0;
+    s->names = NAMES_ALL;
+}
+
+/* One byte in a comment; ends it (back to text) where a browser does. */
+static void scan_comment(ss_html_scan *s, unsigned char c)
+{
+    switch (s->mode) {
+    case SCAN_COMMENT_START:
+        s->mode = c == '-' ? SCAN_COMMENT_START_DASH : c == '>' ? SCAN_TEXT : SCAN_COMMENT;
         break;
-    case SCAN_LT_SLASH: if (SCAN_IS(c, 'h')) return SCAN_H;   break;
-    case SCAN_H:        if (SCAN_IS(c, 'e')) return SCAN_HE;  break;
-    case SCAN_HE:       if (SCAN_IS(c, 'a')) return SCAN_HEA; break;
-    case SCAN_HEA:      if (SCAN_IS(c, 'd')) return SCAN_HEAD; break;
-    case SCAN_B:        if (SCAN_IS(c, 'o')) return SCAN_BO;  break;
-    case SCAN_BO:       if (SCAN_IS(c, 'd')) return SCAN_BOD; break;
-    case SCAN_BOD:      if (SCAN_IS(c, 'y')) return SCAN_BODY; break;
-    case SCAN_HEAD:
-    case SCAN_BODY:
-        if (scan_is_delim(c))
-            return SCAN_FOUND;
+    case SCAN_COMMENT_START_DASH:
+        s->mode = c == '-' ? SCAN_COMMENT_END : c == '>' ? SCAN_TEXT : SCAN_COMMENT;
         break;
-    default:
+    case SCAN_COMMENT:
+        if (c == '-')
+            s->mode = SCAN_COMMENT_END_DASH;
+        break;
+    case SCAN_COMMENT_END_DASH:
+        s->mode = c == '-' ? SCAN_COMMENT_END : SCAN_COMMENT;
+        break;
+    case SCAN_COMMENT_END:
+        s->mode = c == '>' ? SCAN_TEXT : c == '!' ? SCAN_COMMENT_END_BANG
+                : c == '-' ? SCAN_COMMENT_END : SCAN_COMMENT;
+        break;
+    case SCAN_COMMENT_END_BANG:
+        s->mode = c == '>' ? SCAN_TEXT : c == '-' ? SCAN_COMMENT_END_DASH : SCAN_COMMENT;
         break;
     }
-    /* The candidate failed; the failing byte may open the next one. */
-    return c == '<' ? SCAN_LT : SCAN_IDLE;
+}
+
+/* The first byte after '<' (most tags end the candidate right here). */
+static void scan_name_first(ss_html_scan *s, unsigned char c)
+{
+    unsigned int names;
+
+    switch (c) {
+    case '/':           names = 1u << NAME_HEAD_END; break;
+    case 'b': case 'B': names = 1u << NAME_BODY; break;
+    case '!':           names = 1u << NAME_COMMENT; break;
+    case 's': case 'S': names = (1u << NAME_SCRIPT) | (1u << NAME_STYLE); break;
+    case 't': case 'T': names = (1u << NAME_TEXTAREA) | (1u << NAME_TITLE); break;
+    case '?':           s->mode = SCAN_BOGUS; return;
+    case '<':           scan_open(s); return;     /* the next candidate */
+    default:            s->mode = SCAN_TEXT; return;
+    }
+    s->names = (unsigned char)names;
+    s->k = 1;
+}
+
+/* One byte after '<'.  Returns 1 when it completes the insertion point. */
+static int scan_name(ss_html_scan *s, unsigned char c)
+{
+    unsigned int keep = 0, i;
+
+    if (s->k == 0) {
+        scan_name_first(s, c);
+        return 0;
+    }
+    for (i = 0; (s->names >> i) != 0; i++) {
+        if (!(s->names & (1u << i))) {
+            continue;
+        }
+        if (s->k < scan_names[i].len) {
+            if (SCAN_LOWER_IS(c, (unsigned char)scan_names[i].name[s->k]))
+                keep |= 1u << i;
+            continue;
+        }
+        /* the name is complete (and the only one left): c decides */
+        if (i == NAME_COMMENT) {
+            s->mode = SCAN_COMMENT_START;
+            scan_comment(s, c);
+            return 0;
+        }
+        if (i < NAME_RAW_FIRST) {
+            if (scan_is_delim(c))
+                return 1;
+            break;
+        }
+        if (scan_ends_tag_name(c)) {
+            s->raw = (unsigned char)i;
+            s->k = 0;
+            s->slash = c == '/';
+            s->mode = c == '>' ? SCAN_RAW : SCAN_START_TAG;
+            return 0;
+        }
+        break;
+    }
+    if (keep) {
+        s->names = (unsigned char)keep;
+        s->k++;
+        return 0;
+    }
+    /* no name: after "<!" a bogus comment (c may already end it), anything
+     * else is text, and a failing '<' may open the next tag */
+    if (s->names & (1u << NAME_COMMENT)) {
+        s->mode = c == '>' ? SCAN_TEXT : SCAN_BOGUS;
+    }
+    else if (c == '<') {
+        scan_open(s);
+    }
+    else {
+        s->mode = SCAN_TEXT;
+    }
+    return 0;
+}
+
+/* One byte of a raw-text element's start tag. */
+static void scan_start_tag(ss_html_scan *s, unsigned char c)
+{
+    switch (s->mode) {
+    case SCAN_START_TAG_DQ:
+        if (c == '"')
+            s->mode = SCAN_START_TAG;
+        return;
+    case SCAN_START_TAG_SQ:
+        if (c == '\'')
+            s->mode = SCAN_START_TAG;
+        return;
+    }
+    if (c == '>') {
+        /* "/>" closes the element at once (XHTML) */
+        s->mode = s->slash ? SCAN_TEXT : SCAN_RAW;
+        s->k = 0;
+    }
+    else if (c == '"') {
+        s->mode = SCAN_START_TAG_DQ;
+    }
+    else if (c == '\'') {
+        s->mode = SCAN_START_TAG_SQ;
+    }
+    s->slash = c == '/';
+}
+
+/* One byte of raw text after its '<' (k >= 1): "</name" and the byte that
+ * ends the name close the element. */
+static void scan_raw(ss_html_scan *s, unsigned char c)
+{
+    unsigned int j = s->k - 1u;     /* bytes of "/name" matched */
+    unsigned int n = scan_names[s->raw].len;
+    int match;
+
+    if (j == 0) {
+        match = c == '/';
+    }
+    else if (j <= n) {
+        match = SCAN_LOWER_IS(c, (unsigned char)scan_names[s->raw].name[j - 1]);
+    }
+    else if (scan_ends_tag_name(c)) {
+        s->mode = SCAN_TEXT;
+        s->k = 0;
+        return;
+    }
+    else {
+        match = 0;
+    }
+    /* a failing '<' may open the end tag right here */
+    s->k = match ? (unsigned char)(s->k + 1) : (unsigned char)(c == '<');
 }
 
 void ss_html_scan_init(ss_html_scan *s)
 {
-    s->state = SCAN_IDLE;
-    s->held = 0;
+    memset(s, 0, sizeof(*s));
+    s->mode = SCAN_TEXT;
 }
 
 void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
                        ss_html_scan_result *res)
 {
     const unsigned char *p = (const unsigned char *)chunk;
-    int state = s->state;
-    /* The held bytes are exactly the open candidate, so the state says how
-     * many there are. */
-    int have_held = (state != SCAN_IDLE && state != SCAN_DONE);
+    /* the held bytes are exactly the open candidate */
+    int have_held = SCAN_HOLDING(s);
     int cand_in_held = have_held;   /* the open candidate began before this chunk */
     size_t cand_start = 0;          /* its offset in the chunk; 0 when in the held bytes */
     size_t i = 0;
@@ -97,7 +266,7 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
     res->release_held = 0;
     res->pos = 0;
 
-    if (state == SCAN_DONE) {
+    if (s->mode == SCAN_DONE) {
         /* Called again after the insertion point: nothing more to find. */
         res->pos = len;
         s->held = 0;
@@ -107,42 +276,87 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
         return;     /* chunk may be NULL; held bytes stay held */
 
     while (i < len) {
-        if (state == SCAN_IDLE) {
-            /* Fast path: nothing open, jump to the next '<'. */
-            const unsigned char *lt = memchr(p + i, '<', len - i);
-            if (lt == NULL)
-                break;
-            state = SCAN_LT;
+        const unsigned char *at;
+
+        switch (s->mode) {
+        case SCAN_TEXT:
+            /* fast path: jump to the next '<' */
+            if (!(at = memchr(p + i, '<', len - i))) {
+                i = len;
+                continue;
+            }
+            scan_open(s);
             cand_in_held = 0;
-            cand_start = (size_t)(lt - p);
+            cand_start = (size_t)(at - p);
             i = cand_start + 1;
             continue;
-        }
-        state = scan_step(state, p[i]);
-        if (state == SCAN_FOUND) {
-            res->found = 1;
-            res->held_in_tag = cand_in_held;
-            res->release_held = have_held && !cand_in_held;
-            res->pos = cand_start;
-            s->state = SCAN_DONE;
-            s->held = 0;
-            return;
-        }
-        if (state == SCAN_IDLE || state == SCAN_LT) {
-            /* The candidate failed (any held bytes are released); a failing
-             * '<' opens the next one right here. */
-            cand_in_held = 0;
-            cand_start = i;
+        case SCAN_NAME:
+            if (scan_name(s, p[i])) {
+                res->found = 1;
+                res->held_in_tag = cand_in_held;
+                res->release_held = have_held && !cand_in_held;
+                res->pos = cand_start;
+                s->mode = SCAN_DONE;
+                s->held = 0;
+                return;
+            }
+            if (s->mode == SCAN_NAME && s->k == 0) {
+                /* a failing '<' opened the next candidate right here */
+                cand_in_held = 0;
+                cand_start = i;
+            }
+            else if (!SCAN_HOLDING(s)) {
+                cand_in_held = 0;   /* no insertion point: any held bytes go */
+            }
+            break;
+        case SCAN_RAW:
+            if (s->k == 0) {
+                if (!(at = memchr(p + i, '<', len - i))) {
+                    i = len;
+                    continue;
+                }
+                s->k = 1;
+                i = (size_t)(at - p) + 1;
+                continue;
+            }
+            scan_raw(s, p[i]);
+            break;
+        case SCAN_COMMENT:
+            if (!(at = memchr(p + i, '-', len - i))) {
+                i = len;
+                continue;
+            }
+            i = (size_t)(at - p);
+            scan_comment(s, p[i]);
+            break;
+        case SCAN_BOGUS:
+            if (!(at = memchr(p + i, '>', len - i))) {
+                i = len;
+                continue;
+            }
+            s->mode = SCAN_TEXT;
+            i = (size_t)(at - p);
+            break;
+        case SCAN_START_TAG:
+        case SCAN_START_TAG_DQ:
+        case SCAN_START_TAG_SQ:
+            scan_start_tag(s, p[i]);
+            break;
+        default:
+            scan_comment(s, p[i]);
+            break;
         }
         i++;
     }
 
     /* End of the chunk without a decision. */
-    if (state == SCAN_IDLE)
+    if (SCAN_HOLDING(s)) {
+        res->pos = cand_start;      /* 0 when the chunk extends the held candidate */
+        s->held = (size_t)s->k + 1;
+    }
+    else {
         res->pos = len;
-    else
-        res->pos = cand_start;  /* 0 when the chunk extends the held candidate */
+        s->held = 0;
+    }
     res->release_held = have_held && !cand_in_held;
-    s->state = state;
-    s->held = scan_candidate_len[state];
 }

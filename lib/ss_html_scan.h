@@ -1,7 +1,14 @@
-/* Finds where the loader tags go in a stream of HTML (README, "Handler and filter"):
- * right before the first "</head" (any case, followed by '>' or white space),
- * or before "<body" (same rule) when that comes first.  No allocation; the
- * scanner holds only a few bytes of state, so the result cannot depend on
+/* Finds where the loader tags go in a stream of HTML (docs/PROTOCOL.md,
+ * "The script flow"): right before the first "</head" (any case, followed
+ * by '>' or white space), or before "<body" (same rule) when that comes
+ * first.  A tag only counts where a browser sees one: never inside a comment
+ * ("<!-- -->", and "<!...>", "<?...>"), nor in the text of <script>,
+ * <style>, <textarea> or <title> (up to their end tag; a start tag closed
+ * with "/>" opens no text, as in XHTML).  Attribute values of other tags are
+ * not told apart from text.
+ *
+ * No allocation; the scanner holds a few bytes of state and every byte moves
+ * it the same way wherever the chunks are cut, so the result cannot depend on
  * how the stream is cut into chunks.  Plain C, no httpd. */
 #ifndef SS_HTML_SCAN_H
 #define SS_HTML_SCAN_H
@@ -9,11 +16,16 @@
 #include <stddef.h>
 
 /* Longest candidate the caller may have to hold back: "</head" (6 bytes);
- * the byte that decides ('>' or space) is never held. */
+ * the byte that decides ('>' or space) is never held.  Only a possible
+ * insertion point is ever held: comments and the rest pass on at once. */
 #define SS_HTML_SCAN_MAX_HOLD 6
 
 typedef struct ss_html_scan {
-    int state;       /* private */
+    unsigned char mode;     /* private: where in the markup the stream is */
+    unsigned char k;        /* private: bytes of a name or an end tag matched */
+    unsigned char names;    /* private: the tag names still possible */
+    unsigned char raw;      /* private: the element whose text is open */
+    unsigned char slash;    /* private: a start tag's last byte was '/' */
     size_t held;     /* bytes the caller holds back: a candidate tag cut at a chunk end */
 } ss_html_scan;
 

@@ -196,34 +196,47 @@ static int cc_next(const char **s, const char **tok, size_t *len)
     return 1;
 }
 
+/* tok is the member name, alone or with a value ("max-age=60") */
+static int cc_is(const char *tok, size_t len, const char *name, size_t n)
+{
+    return len >= n && !strncasecmp(tok, name, n)
+           && (len == n || tok[n] == '=');
+}
+
+/* what a private answer cannot carry: an empty member, public, s-maxage
+ * (a lifetime for shared caches only) */
 static int cc_dropped(const char *tok, size_t len)
 {
-    return len == 0 || (len == 6 && !strncasecmp(tok, "public", 6));
+    return len == 0 || (len == 6 && !strncasecmp(tok, "public", 6))
+           || cc_is(tok, len, "s-maxage", 8);
 }
 
 /* One scan decides; a value that already says private and has nothing to
- * drop (mod_session_cookie's "no-cache, private" on every page with a
+ * drop or add (mod_session_cookie's "no-cache, private" on every page with a
  * session) is returned as it is, without a copy. */
-const char *ss_cache_control_private(apr_pool_t *p, const char *cc)
+const char *ss_cache_control_private(apr_pool_t *p, const char *cc, int no_store)
 {
     const char *s, *tok;
     size_t len;
-    int private = 0, drop = 0;
+    int private = 0, drop = 0, has_no_store = 0;
     char *out, *d;
 
     if (!cc || !*cc) {
-        return "private";
+        return no_store ? "private, no-store" : "private";
     }
     for (s = cc; cc_next(&s, &tok, &len);) {
         drop |= cc_dropped(tok, len);
-        private |= len >= 7 && !strncasecmp(tok, "private", 7) && (len == 7 || tok[7] == '=');
+        private |= cc_is(tok, len, "private", 7);
+        has_no_store |= len == 8 && !strncasecmp(tok, "no-store", 8);
     }
-    if (private && !drop) {
+    no_store &= !has_no_store;
+    if (private && !drop && !no_store) {
         return cc;
     }
     /* each kept member grows by at most one byte (", " for ","), plus
-     * "private" in front: 2 * strlen + 10 holds any value */
-    d = out = apr_palloc(p, 2 * strlen(cc) + 10);
+     * "private" in front and ", no-store" at the end: 2 * strlen + 20 holds
+     * any value */
+    d = out = apr_palloc(p, 2 * strlen(cc) + 20);
     if (!private) {
         memcpy(d, "private", 7);
         d += 7;
@@ -238,6 +251,10 @@ const char *ss_cache_control_private(apr_pool_t *p, const char *cc)
         }
         memcpy(d, tok, len);
         d += len;
+    }
+    if (no_store) {
+        memcpy(d, ", no-store", 10);
+        d += 10;
     }
     *d = '\0';
     return out;

@@ -58,8 +58,10 @@ const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,
  * reasons"). */
 int ss_referer_matches(apr_pool_t *p, const char *value, const ss_site *src);
 
-/* A Cache-Control value made private (README, "Handler and filter"): "public"
- * removed, "private" added unless there; NULL or "" gives "private". */
-const char *ss_cache_control_private(apr_pool_t *p, const char *cc);
+/* A Cache-Control value made private (docs/PROTOCOL.md, "Answers and
+ * headers"): "public" and "s-maxage" removed, "private" added unless there,
+ * and "no-store" when no_store is set and it is not there; every other
+ * member kept.  NULL or "" gives "private" (or "private, no-store"). */
+const char *ss_cache_control_private(apr_pool_t *p, const char *cc, int no_store);
 
 #endif

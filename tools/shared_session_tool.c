@@ -1,10 +1,14 @@
-/* shared-session-tool: keygen, mint, inspect (tickets as docs/PROTOCOL.md,
- * "Ticket format", defines them).
+/* shared-session-tool: keygen, mint, inspect (README, "shared-session-tool";
+ * the ticket format is docs/PROTOCOL.md, "Ticket format").
  * Plain C on APR + libsodium and the project's core; no httpd. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <apr_general.h>
 #include <apr_getopt.h>
@@ -17,6 +21,8 @@
 #include "ss_keyring.h"
 #include "ss_ticket.h"
 #include "ss_sites.h"
+#include "ss_session_codec.h"
+#include "ss_url.h"
 
 #define TOOL_NAME      "shared-session-tool"
 #define TOOL_OK        0
@@ -24,27 +30,41 @@
 #define TOOL_USAGE     2
 #define TOOL_TIME_MAX  INT64_C(253402300799)   /* 9999-12-31T23:59:59Z */
 #define TOOL_COUNT_MAX 10000000
-#define TOOL_HEADER_BYTES (1 + SS_KID_BYTES + SS_NONCE_BYTES)
+#define TOOL_STR_(x)   #x
+#define TOOL_STR(x)    TOOL_STR_(x)   /* a number's text, for the usage text */
 
 static const char tool_usage_text[] =
-"usage: " TOOL_NAME " keygen\n"
-"       " TOOL_NAME " mint --key FILE --src SITE --dst SITE --session 'k=v&...'\n"
-"                           [--nav NEXT] [--count N] [--iat UNIX] [--nonce HEX48]\n"
-"       " TOOL_NAME " inspect --key FILE [--key FILE ...] --dst SITE\n"
+"usage: " TOOL_NAME " keygen [--out FILE]\n"
+"       " TOOL_NAME " mint --key FILE --src SITE --dst SITE\n"
+"                           (--session 'k=v&...' | --cookie NAME=VALUE ...)\n"
+"                           [--nav NEXT [--state COOKIE_TEXT]] [--count N]\n"
+"                           [--iat UNIX] [--nonce HEX48]\n"
+"       " TOOL_NAME " inspect --key FILE [--key FILE ...] [--dst SITE]\n"
 "                           [--timeout SECONDS] [--now UNIX] [--show-session] TICKET\n"
 "\n"
 "  keygen             print a new random 32-byte key in base64 (a SharedSessionKeyFile)\n"
 "  mint               print a ticket that carries the session from SRC to DST: a script\n"
 "                     ticket, or with --nav a navigation ticket\n"
-"  inspect            print a ticket's fields and whether DST would accept it\n"
+"  inspect            print a ticket's fields and whether DST would accept it; TICKET is\n"
+"                     the ticket, TICKET.js, or the URL that carries it, e.g.\n"
+"                     https://b.example/shared-session/TICKET.js (then DST defaults to\n"
+"                     the URL's site)\n"
 "\n"
+"  --out FILE         keygen: also write the key to FILE, created with mode 0600; an\n"
+"                     existing FILE is never overwritten\n"
 "  --key FILE         key file (mint: the key that seals; inspect: every key that opens)\n"
 "  --src, --dst SITE  a SharedSessionSites entry, [http://|https://]host[:port]\n"
 "  --session ENTRIES  the session in mod_session's encoding, e.g. 'user=alice&role=admin'\n"
+"  --cookie NAME=VALUE  an application cookie to carry instead of a session (sites with\n"
+"                     SharedSessionCookie); repeat it for several cookies\n"
 "  --nav NEXT         navigation ticket to NEXT, a path and query on DST starting with '/'\n"
+"  --state COOKIE_TEXT  bind the navigation ticket to the state cookie DST set for this\n"
+"                     flow (its value); without it the ticket is unbound, and receivers\n"
+"                     refuse it unless SharedSessionAcceptUnbound is On\n"
 "  --count N          print N tickets, one per line, each with its own nonce\n"
-"  --timeout SECONDS  DST's SharedSessionTimeout, 1-3600 (default 30)\n"
-"  --show-session     also print the session (it may hold secrets)\n"
+"  --timeout SECONDS  DST's SharedSessionTimeout, " TOOL_STR(SS_TIMEOUT_MIN) "-"
+TOOL_STR(SS_TIMEOUT_MAX) " (default " TOOL_STR(SS_TIMEOUT_DEFAULT) ")\n"
+"  --show-session     also print the session or the cookies (they may hold secrets)\n"
 "  -h, --help         print this text\n"
 "\n"
 "  test options:\n"
@@ -56,10 +76,11 @@ static const char tool_usage_text[] =
 
 enum {
     OPT_KEY = 256, OPT_SRC, OPT_DST, OPT_SESSION, OPT_NAV, OPT_COUNT, OPT_IAT,
-    OPT_NONCE, OPT_TIMEOUT, OPT_NOW, OPT_SHOW_SESSION
+    OPT_NONCE, OPT_TIMEOUT, OPT_NOW, OPT_SHOW_SESSION, OPT_STATE, OPT_COOKIE, OPT_OUT
 };
 
 static const apr_getopt_option_t tool_keygen_opts[] = {
+    { "out", OPT_OUT, 1, NULL },
     { "help", 'h', 0, NULL },
     { NULL, 0, 0, NULL }
 };
@@ -70,6 +91,8 @@ static const apr_getopt_option_t tool_mint_opts[] = {
     { "dst", OPT_DST, 1, NULL },
     { "session", OPT_SESSION, 1, NULL },
     { "nav", OPT_NAV, 1, NULL },
+    { "state", OPT_STATE, 1, NULL },
+    { "cookie", OPT_COOKIE, 1, NULL },
     { "count", OPT_COUNT, 1, NULL },
     { "iat", OPT_IAT, 1, NULL },
     { "nonce", OPT_NONCE, 1, NULL },
@@ -197,19 +220,59 @@ static apr_getopt_t *tool_getopt_init(apr_pool_t *p, const char *cmd, int argc,
     return os;
 }
 
+/* Writes the key's text to a new file of mode 0600: O_EXCL, so an existing
+ * file (or a symlink in its place) is never written through. */
+static int tool_key_write(const char *path, const char *text)
+{
+    size_t len = strlen(text), done = 0;
+    int fd, ok = 1;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, TOOL_NAME " keygen: --out %s: %s%s\n", path, strerror(errno),
+                errno == EEXIST ? " (an existing key file is never overwritten)" : "");
+        return TOOL_FAILURE;
+    }
+    while (ok && done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        ok = n > 0;
+        done += ok ? (size_t)n : 0;
+    }
+    ok = ok && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    if (close(fd) != 0 || !ok) {
+        fprintf(stderr, TOOL_NAME " keygen: --out %s: cannot write the key: %s\n", path,
+                strerror(errno));
+        unlink(path);
+        return TOOL_FAILURE;
+    }
+    return TOOL_OK;
+}
+
 static int tool_keygen(apr_pool_t *p, int argc, const char *const *argv)
 {
     unsigned char key[SS_MASTER_KEY_BYTES];
     char text[64];   /* apr_base64_encode_len(32) is 45 */
     apr_getopt_t *os = tool_getopt_init(p, "keygen", argc, argv);
-    const char *arg;
-    int opt;
+    const char *arg, *out = NULL;
+    int opt, rc = TOOL_OK;
     apr_status_t rv;
 
-    /* its only option is --help */
-    if ((rv = apr_getopt_long(os, tool_keygen_opts, &opt, &arg)) == APR_SUCCESS) {
-        fputs(tool_usage_text, stdout);
-        return TOOL_OK;
+    while ((rv = apr_getopt_long(os, tool_keygen_opts, &opt, &arg)) == APR_SUCCESS) {
+        switch (opt) {
+        case 'h':
+            fputs(tool_usage_text, stdout);
+            return TOOL_OK;
+        case OPT_OUT:
+            if (out) {
+                return tool_usage_error("keygen", "--out given twice");
+            }
+            out = arg;
+            break;
+        }
     }
     if (rv != APR_EOF) {
         return tool_usage_hint();
@@ -217,19 +280,76 @@ static int tool_keygen(apr_pool_t *p, int argc, const char *const *argv)
     if (os->ind < os->argc) {
         return tool_usage_error("keygen", "unexpected argument %s", os->argv[os->ind]);
     }
+    if (out && !*out) {
+        return tool_usage_error("keygen", "--out needs a file name");
+    }
     randombytes_buf(key, sizeof(key));
     apr_base64_encode_binary(text, key, sizeof(key));
-    printf("%s\n", text);
     sodium_memzero(key, sizeof(key));
+    if (out) {
+        rc = tool_key_write(out, text);
+    }
+    if (rc == TOOL_OK) {
+        printf("%s\n", text);
+        if (fflush(stdout) != 0) {
+            rc = tool_fail("cannot write the key");
+        }
+    }
     sodium_memzero(text, sizeof(text));
-    return fflush(stdout) == 0 ? TOOL_OK : tool_fail("cannot write the key");
+    return rc;
+}
+
+/* The session field of a cookie-pairs ticket from the --cookie arguments
+ * (NAME=VALUE, VALUE as the browser holds it): escaped as mod_session
+ * escapes its entries, by the one encoder of lib/ss_session_codec.  NULL
+ * after saying why. */
+static const char *tool_cookie_field(apr_pool_t *p, const apr_array_header_t *cookies)
+{
+    apr_table_t *pairs = apr_table_make(p, cookies->nelts);
+    int i;
+
+    for (i = 0; i < cookies->nelts; i++) {
+        const char *arg = APR_ARRAY_IDX(cookies, i, const char *);
+        const char *eq = strchr(arg, '=');
+
+        /* the value may be a secret: messages name the cookie, never its value */
+        if (!eq || eq == arg || !eq[1]) {
+            tool_usage_error("mint", "--cookie (number %d): give NAME=VALUE, both not "
+                             "empty", i + 1);
+            return NULL;
+        }
+        if ((size_t)(eq - arg) == strlen(SS_SESSION_RESERVED_KEY)
+            && !strncasecmp(arg, SS_SESSION_RESERVED_KEY, (size_t)(eq - arg))) {
+            tool_usage_error("mint", "--cookie %.*s=...: the name " SS_SESSION_RESERVED_KEY
+                             " is reserved and never carried", (int)(eq - arg), arg);
+            return NULL;
+        }
+        apr_table_addn(pairs, apr_pstrndup(p, arg, (apr_size_t)(eq - arg)), eq + 1);
+    }
+    return ss_session_encode(p, pairs);
+}
+
+/* A state cookie's text: cookie-octets (printable ASCII without '"', ',',
+ * ';', '\\'), and no '=' (its value, not "name=value"). */
+static int tool_state_text_valid(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (*s < 0x21 || *s > 0x7e || strchr("\",;\\=", *s)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
 {
     apr_getopt_t *os = tool_getopt_init(p, "mint", argc, argv);
     const char *keyfile = NULL, *src = NULL, *dst = NULL, *session = NULL;
-    const char *nav = NULL, *nonce_hex = NULL, *arg;
+    const char *nav = NULL, *nonce_hex = NULL, *state = NULL, *arg;
+    apr_array_header_t *cookies = apr_array_make(p, 2, sizeof(const char *));
     unsigned char nonce[SS_NONCE_BYTES];
     int64_t count = 1, iat = tool_now();
     int opt, rc = TOOL_OK, i;
@@ -261,6 +381,12 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
         case OPT_NAV:
             nav = arg;
             break;
+        case OPT_STATE:
+            state = arg;
+            break;
+        case OPT_COOKIE:
+            APR_ARRAY_PUSH(cookies, const char *) = arg;
+            break;
         case OPT_COUNT:
             if (!tool_parse_int(arg, 1, TOOL_COUNT_MAX, &count)) {
                 return tool_usage_error("mint", "--count %s: not a number from 1 to 10000000",
@@ -286,8 +412,24 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
     if (!keyfile || !src || !dst) {
         return tool_usage_error("mint", "--key, --src and --dst are required");
     }
-    if (!session) {
-        return tool_usage_error("mint", "--session is required, e.g. --session 'user=alice'");
+    if (session && cookies->nelts > 0) {
+        return tool_usage_error("mint", "--session and --cookie: a ticket carries either "
+                                "a session or cookies");
+    }
+    if (!session && cookies->nelts == 0) {
+        return tool_usage_error("mint", "--session or --cookie is required, e.g. "
+                                "--session 'user=alice' or --cookie 'sessionid=abc'");
+    }
+    if (state && !nav) {
+        return tool_usage_error("mint", "--state binds a navigation ticket: give --nav too");
+    }
+    if (state && !tool_state_text_valid(state)) {
+        return tool_usage_error("mint", "--state: give the state cookie's value as the "
+                                "browser holds it (printable, no spaces, no '=', ';', ',', "
+                                "'\\' or '\"')");
+    }
+    if (cookies->nelts > 0 && !(session = tool_cookie_field(p, cookies))) {
+        return TOOL_USAGE;
     }
     if (!ss_session_valid(session, strlen(session))) {
         return tool_usage_error("mint", "--session: must be mod_session's encoding, not "
@@ -326,6 +468,11 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
     t.mode = nav ? SS_MODE_NAVIGATION : SS_MODE_SCRIPT;
     t.next = nav ? nav : "";
     t.session = session;
+    t.cookie_pairs = cookies->nelts > 0;
+    if (state) {
+        t.version = SS_TICKET_VERSION_2;
+        ss_state_digest(state, strlen(state), t.state);
+    }
     apr_pool_create(&iter, p);
     for (i = 0; i < count && rc == TOOL_OK; i++) {
         char *ticket;
@@ -333,8 +480,10 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
         apr_pool_clear(iter);
         rv = ss_ticket_seal(iter, &key, dst, &t, nonce_hex ? nonce : NULL, &ticket);
         if (rv == APR_ENOSPC) {
-            rc = tool_fail("the ticket would be longer than 6000 characters: the session "
-                           "is too large");
+            fprintf(stderr, TOOL_NAME ": the ticket would be longer than %d characters: "
+                    "the %s too large\n", SS_TICKET_MAX_CHARS,
+                    t.cookie_pairs ? "cookies are" : "session is");
+            rc = TOOL_FAILURE;
         }
         else if (rv != APR_SUCCESS) {
             rc = tool_fail("cannot seal the ticket");
@@ -361,23 +510,32 @@ static void tool_print_hex(const char *field, const unsigned char *b, size_t n)
     putchar('\n');
 }
 
-/* The clear header (version, kid, nonce), when the text decodes that far. */
+/* The clear header (version, kid, S, nonce), when the text decodes that far:
+ * the same reading as the receiver's (ss_ticket_peek). */
 static void tool_print_header(const char *ticket, size_t len)
 {
-    unsigned char raw[SS_B64_DECODED_MAX(SS_TICKET_MAX_CHARS)];
-    size_t n = 0;
+    ss_ticket h;
+    ss_reason r = ss_ticket_peek(ticket, len, &h);
 
-    if (len > SS_TICKET_MAX_CHARS
-        || ss_b64_decode(SS_B64_URL_NOPAD, raw, sizeof(raw), &n, ticket, len) != 0
-        || n < TOOL_HEADER_BYTES) {
+    if (r == SS_R_UNKNOWN_KEY) {
+        printf("version: %d (unknown)\n", h.version);
         return;
     }
-    printf("version: %u\n", raw[0]);
-    tool_print_hex("kid", raw + 1, SS_KID_BYTES);
-    tool_print_hex("nonce", raw + 1 + SS_KID_BYTES, SS_NONCE_BYTES);
+    if (r != SS_OK) {
+        return;
+    }
+    printf("version: %d\n", h.version);
+    tool_print_hex("kid", h.kid, SS_KID_BYTES);
+    if (h.version == SS_TICKET_VERSION_2) {
+        char text[SS_STATE_CHARS + 1];
+
+        ss_b64url_encode(text, sizeof(text), h.state, SS_STATE_BYTES);
+        printf("S: %s\n", text);
+    }
+    tool_print_hex("nonce", h.nonce, SS_NONCE_BYTES);
 }
 
-/* iat, age, mode, src: known once the ticket authenticated. */
+/* iat, age, mode, payload kind, src: known once the ticket authenticated. */
 static void tool_print_origin(const ss_ticket *t, int64_t now)
 {
     if (t->iat >= 0 && t->iat <= TOOL_TIME_MAX) {
@@ -393,20 +551,83 @@ static void tool_print_origin(const ss_ticket *t, int64_t now)
         printf("iat: %" APR_INT64_T_FMT " (out of range)\n", t->iat);
     }
     printf("mode: %s\n", t->mode == SS_MODE_NAVIGATION ? "navigation" : "script");
+    printf("payload: %s\n", t->cookie_pairs ? "cookie pairs" : "session entries");
+    if (t->mode == SS_MODE_NAVIGATION && t->version != SS_TICKET_VERSION_2) {
+        printf("binding: none (version 1: refused with reason state unless the receiver "
+               "has SharedSessionAcceptUnbound On)\n");
+    }
+    else if (t->mode == SS_MODE_NAVIGATION) {
+        printf("binding: state cookie with S\n");
+    }
     printf("src: %s\n", t->src);
 }
 
-/* next and session; the session only on request, it may hold secrets. */
+/* next and the session field; the field only on request, it may hold
+ * secrets. */
 static void tool_print_payload(const ss_ticket *t, int show_session)
 {
+    const char *field = t->cookie_pairs ? "cookies" : "session";
+
     printf("next: %s\n", *t->next ? t->next : "-");
     if (show_session) {
-        printf("session: %s\n", t->session);
+        printf("%s: %s\n", field, t->session);
     }
     else {
-        printf("session: %" APR_SIZE_T_FMT " bytes (--show-session prints it)\n",
+        printf("%s: %" APR_SIZE_T_FMT " bytes (--show-session prints it)\n", field,
                strlen(t->session));
     }
+}
+
+/* How a ticket reached inspect: the text alone, or the URL it travels in. */
+typedef struct tool_ticket_arg {
+    const char *ticket;     /* the ticket's text */
+    const char *dst_entry;  /* from a URL: scheme://host[:port], else NULL */
+    int route;              /* 0 unknown; else the mode its URL asks for */
+} tool_ticket_arg;
+
+/* Accepts TICKET, TICKET.js, .../TICKET[.js] and an http(s) URL ending in
+ * /TICKET or /TICKET.js (the URL parsed as strictly as the module parses
+ * URLs, at most SS_URL_MAX characters).  0 after saying why. */
+static int tool_ticket_arg_parse(apr_pool_t *p, const char *arg, tool_ticket_arg *out)
+{
+    const char *last, *scheme_end = strstr(arg, "://");
+    size_t len;
+
+    memset(out, 0, sizeof(*out));
+    if (scheme_end) {
+        ss_url u;
+        const char *err, *path;
+
+        if (ss_url_parse(p, arg, &u, &err) != APR_SUCCESS) {
+            tool_usage_error("inspect", "TICKET: not a ticket URL: %s", err);
+            return 0;
+        }
+        if (strchr(arg, '?') || strchr(arg, '#')) {
+            tool_usage_error("inspect", "TICKET: a ticket URL ends with /TICKET or "
+                             "/TICKET.js, without query or fragment");
+            return 0;
+        }
+        path = strchr(scheme_end + 3, '/');
+        if (!path) {
+            tool_usage_error("inspect", "TICKET: the URL has no ticket in its path");
+            return 0;
+        }
+        out->dst_entry = apr_pstrndup(p, arg, (apr_size_t)(path - arg));
+        out->route = SS_MODE_NAVIGATION;
+    }
+    last = strrchr(arg, '/');
+    last = last ? last + 1 : arg;
+    len = strlen(last);
+    if (len > 3 && !strcmp(last + len - 3, ".js")) {
+        len -= 3;
+        out->route = SS_MODE_SCRIPT;
+    }
+    if (len == 0) {
+        tool_usage_error("inspect", "TICKET: empty");
+        return 0;
+    }
+    out->ticket = apr_pstrndup(p, last, len);
+    return 1;
 }
 
 static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
@@ -414,9 +635,10 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
     apr_getopt_t *os = tool_getopt_init(p, "inspect", argc, argv);
     apr_array_header_t *keyfiles = apr_array_make(p, 2, sizeof(const char *));
     const char *dst = NULL, *ticket, *arg;
-    int64_t timeout = 30, now = tool_now();
+    int64_t timeout = SS_TIMEOUT_DEFAULT, now = tool_now();
     int opt, rc, show_session = 0, authenticated, i;
     ss_keyring *kr = ss_keyring_make(p);
+    tool_ticket_arg targ;
     ss_ticket t;
     ss_reason reason;
     apr_status_t rv;
@@ -433,9 +655,9 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
             dst = arg;
             break;
         case OPT_TIMEOUT:
-            if (!tool_parse_int(arg, 1, 3600, &timeout)) {
-                return tool_usage_error("inspect", "--timeout %s: not seconds from 1 to 3600",
-                                        arg);
+            if (!tool_parse_int(arg, SS_TIMEOUT_MIN, SS_TIMEOUT_MAX, &timeout)) {
+                return tool_usage_error("inspect", "--timeout %s: not seconds from %d to %d",
+                                        arg, SS_TIMEOUT_MIN, SS_TIMEOUT_MAX);
             }
             break;
         case OPT_NOW:
@@ -451,13 +673,20 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
     if (rv != APR_EOF) {
         return tool_usage_hint();
     }
-    if (keyfiles->nelts == 0 || !dst) {
-        return tool_usage_error("inspect", "--key and --dst are required");
-    }
     if (os->argc - os->ind != 1) {
         return tool_usage_error("inspect", "give exactly one TICKET");
     }
-    ticket = os->argv[os->ind];
+    if (!tool_ticket_arg_parse(p, os->argv[os->ind], &targ)) {
+        return TOOL_USAGE;
+    }
+    ticket = targ.ticket;
+    if (!dst) {
+        dst = targ.dst_entry;
+    }
+    if (keyfiles->nelts == 0 || !dst) {
+        return tool_usage_error("inspect", "--key and --dst are required (--dst may come "
+                                "from a ticket URL)");
+    }
     if (!(dst = tool_site_id(p, "inspect", "dst", dst))) {
         return TOOL_USAGE;
     }
@@ -483,8 +712,16 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
         tool_print_origin(&t, now);
     }
     printf("dst: %s\n", dst);
+    if (targ.route) {
+        printf("route: %s\n", targ.route == SS_MODE_SCRIPT ? "script (TICKET.js)"
+                                                           : "navigation (TICKET)");
+    }
     if (authenticated) {
         tool_print_payload(&t, show_session);
+    }
+    /* the receiver checks the route after the ticket's own checks */
+    if (reason == SS_OK && targ.route && targ.route != (int)t.mode) {
+        reason = SS_R_MODE;
     }
     if (reason == SS_OK) {
         printf("result: ok\n");
@@ -494,7 +731,7 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
     }
     if (reason == SS_R_UNKNOWN_KEY) {
         fprintf(stderr, TOOL_NAME ": the ticket's version or key id is not among the "
-                "keys given (version 1; key ids:");
+                "keys given (versions 1 and 2; key ids:");
         for (i = 0; i < kr->nkeys; i++) {
             fprintf(stderr, " %02x%02x%02x%02x", kr->keys[i].kid[0], kr->keys[i].kid[1],
                     kr->keys[i].kid[2], kr->keys[i].kid[3]);
@@ -505,6 +742,11 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
         fprintf(stderr, TOOL_NAME ": the ticket does not authenticate for destination %s: "
                 "minted for another destination (mind the port), with another key, or "
                 "altered\n", dst);
+    }
+    else if (reason == SS_R_MODE) {
+        fprintf(stderr, TOOL_NAME ": a %s ticket in a %s URL: the receiver refuses it\n",
+                t.mode == SS_MODE_SCRIPT ? "script" : "navigation",
+                targ.route == SS_MODE_SCRIPT ? "script (TICKET.js)" : "navigation");
     }
     if (fflush(stdout) != 0) {
         return tool_fail("cannot write the result");

@@ -91,7 +91,7 @@ def test_demo_check_walkthrough_passes(gen_dir, module_so, tool):
     assert "FAIL" not in out, out
     assert "walkthrough: 5/5 steps OK" in out, out
     # what a newcomer is shown along the way
-    assert re.search(r'<script src="https://127\.0\.0\.1:\d+/shared-session/[^"]+\.js" async '
+    assert re.search(r'<script src="https://127\.0\.0\.1:\d+/shared-session/[^"]+\.js" async="async" '
                      r'referrerpolicy="origin"></script>', out), out
     assert re.search(r"B's Set-Cookie: session=<\d+ chars, encrypted>; Max-Age=3600; "
                      r"path=/; Secure; HttpOnly; SameSite=None", out), out

@@ -1,6 +1,8 @@
-"""The SHARED_SESSION output filter (README, "Handler and filter"; the loader
-tag of docs/PROTOCOL.md, "The script flow") end to end on a real apache2,
-without a browser.
+"""The SHARED_SESSION output filter end to end on a real apache2, without a
+browser: where the loader tags go (and where a browser would not see a tag:
+comments, script and style text), the headers of an inserting response
+whatever runs after the filter (mod_headers, a CGI's own headers), XHTML,
+and one loader per response however often the filter is configured.
 
 Three sites a.test, b.test, c.test are name-based virtual hosts on one
 loopback port (Host header); each has mod_session_cookie (a.test's cookie is
@@ -10,12 +12,14 @@ The client sends A's session as a cookie ("session=user=alice").
 """
 
 import base64
+import email.utils
 import gzip
 import hashlib
 import http.client
 import os
 import re
 import time
+from xml.etree import ElementTree
 
 import pytest
 
@@ -51,6 +55,21 @@ DOCS = {
     "cut-head-at-end": "<html><head><title>t</title></head",
     "cut-body-at-end": "<html><bod",
     "cut-lt-at-end": "<html><",
+    # where a browser sees no tag: comments, bogus comments, raw text
+    "comment-head": "<html><head><!-- </head> <body> -->@@</head><body>x</body></html>\n",
+    "comment-abrupt": "<html><head><!--><!---><!-- a --!>@@</head><body>x</body></html>\n",
+    "doctype-bogus": "<!DOCTYPE html><?pi </head>?><html><head>@@</head><body>x</body></html>\n",
+    "script-text": ('<html><head><script>var s="<body>"; var t="</head>";</script>'
+                    '@@</head><body>x</body></html>\n'),
+    "script-upper-attrs": ("<html><head><SCRIPT data-x=\"a>b\" type='t'>"
+                           "document.write('</HEAD><BODY>')</SCRIPT\n>@@</head><body>x</body></html>\n"),
+    "script-self-closed": '<html><head><script src="a.js"/>@@</head><body>x</body></html>\n',
+    "style-title": ('<html><head><title>a </head> b</title><style>p::after{content:"<body>"}'
+                    '</style>@@</head><body>x</body></html>\n'),
+    "textarea": "<html><textarea><body></head></textarea>@@<body>x</body></html>\n",
+    # no insertion point outside them: byte for byte
+    "script-unclosed": '<html><head><script>var s="</head><body>";\n',
+    "comment-unclosed": "<html><head><!-- </head><body>\n",
 }
 
 HEAD_DOC = DOCS["head"]
@@ -79,6 +98,26 @@ S204_CGI = """#!/bin/sh
 printf 'Status: 204 No Content\\r\\nContent-Type: text/html\\r\\nETag: "e204"\\r\\n\\r\\n'
 printf '<html><head></head><body>x</body></html>\\n'
 """
+
+CACHE_CGI = """#!/bin/sh
+printf 'Content-Type: text/html\\r\\n'
+printf 'Cache-Control: public, max-age=600, s-maxage=3600\\r\\n'
+printf 'Surrogate-Control: max-age=3600\\r\\n'
+printf 'CDN-Cache-Control: max-age=3600\\r\\n'
+printf 'Expires: Thu, 01 Jan 2037 00:00:00 GMT\\r\\n\\r\\n'
+cat '{doc}'
+"""
+
+# the insertion point (or none) after the first 64 KiB: the headers leave
+# with those bytes, before the filter knows whether it inserts
+FAR_DOC = "<html><p>" + "far away " * 12000 + "</p>@@</head><body>x</body></html>\n"
+FAR_FRAGMENT = "<p>" + "far away " * 12000 + "</p>\n"
+
+# a well-formed XHTML page (served as application/xhtml+xml)
+XHTML_DOC = ('<?xml version="1.0" encoding="utf-8"?>\n'
+             '<!DOCTYPE html>\n'
+             '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title>'
+             '<script src="/app.js"/>@@</head><body><p>strict</p></body></html>\n')
 
 LOGIN_CGI = """#!/bin/sh
 printf 'Content-Type: text/html\\r\\n\\r\\n'
@@ -142,6 +181,19 @@ A_EXTRA = """
     </Location>
     <Location /bytype/>
         AddOutputFilterByType SHARED_SESSION text/html application/xhtml+xml
+    </Location>
+    <Location /late/>
+        SetOutputFilter SHARED_SESSION
+        Header set Cache-Control "public, max-age=600, s-maxage=3600"
+        Header set Surrogate-Control "max-age=3600"
+        Header set CDN-Cache-Control "max-age=3600"
+        Header set Expires "Thu, 01 Jan 2037 00:00:00 GMT"
+    </Location>
+    <Location /latealways/>
+        SetOutputFilter SHARED_SESSION
+        Header always set Cache-Control "public, max-age=600, s-maxage=3600"
+        Header always set Surrogate-Control "max-age=3600"
+        Header always set Expires "Thu, 01 Jan 2037 00:00:00 GMT"
     </Location>
     <Location /prot/>
         SetOutputFilter SHARED_SESSION
@@ -207,6 +259,13 @@ def write_docroot(h):
     h.write_file("htdocs/f/main.shtml", served(SSI_MAIN))
     h.write_file("htdocs/f/inc.html", SSI_INC)
     h.write_file("htdocs/prot/login.cgi", LOGIN_CGI, mode=0o755)
+    h.write_file("htdocs/f/cache.cgi", CACHE_CGI.format(doc=f / "head.html"), mode=0o755)
+    h.write_file("htdocs/f/strict.xhtml", served(XHTML_DOC))
+    for d in ("late", "latealways"):
+        h.write_file(f"htdocs/{d}/head.html", served(HEAD_DOC))
+        h.write_file(f"htdocs/{d}/far.html", served(FAR_DOC))
+        h.write_file(f"htdocs/{d}/far-fragment.html", FAR_FRAGMENT)
+        h.write_file(f"htdocs/{d}/fragment.html", served(DOCS["fragment"]))
     sha = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
     h.write_file("conf/htpasswd", f"alice:{{SHA}}{sha}\n")
 
@@ -277,15 +336,15 @@ def test_insertion_point(site, name):
 
 
 def test_exact_markup(site):
-    """One tag per target, exactly as docs/PROTOCOL.md, "The script flow",
-    writes it, in the
-    order of SharedSessionSites, nothing between them."""
+    """One tag per target, exactly as docs/PROTOCOL.md ("The script flow")
+    writes it (valid XHTML too), in the order of SharedSessionSites,
+    nothing between them."""
     r = get(site, "/f/head.html")
     body = r.body.decode()
     m = re.fullmatch(
         r'(.*<title>t</title>)'
-        r'<script src="http://b\.test/shared-session/([A-Za-z0-9_-]+)\.js" async referrerpolicy="origin"></script>'
-        r'<script src="http://c\.test/shared-session/([A-Za-z0-9_-]+)\.js" async referrerpolicy="origin"></script>'
+        r'<script src="http://b\.test/shared-session/([A-Za-z0-9_-]+)\.js" async="async" referrerpolicy="origin"></script>'
+        r'<script src="http://c\.test/shared-session/([A-Za-z0-9_-]+)\.js" async="async" referrerpolicy="origin"></script>'
         r'(</head>.*)', body, re.S)
     assert m, body
     assert m.group(2) != m.group(3)
@@ -492,6 +551,76 @@ def test_headers_from_a_cgi(site):
 
 
 # ---------------------------------------------------------------------------
+# A page with tickets stays out of shared caches whatever runs after the
+# filter: mod_headers' "Header set" and "Header always set" (they run later
+# than a resource filter), a CGI that sends caching headers itself.
+
+def assert_cacheable(r):
+    """What the page says without a session (so that the checks below can fail)."""
+    cc = loader.cc_directives(r)
+    assert "public" in cc and cc.get("s-maxage") == "3600", r
+    assert r.header("Surrogate-Control") == "max-age=3600", r
+    assert r.header("Expires") == "Thu, 01 Jan 2037 00:00:00 GMT", r
+
+
+def assert_private_whatever_runs_later(r):
+    cc = loader.cc_directives(r)
+    assert "private" in cc, r
+    assert "public" not in cc and "s-maxage" not in cc, r
+    assert cc.get("max-age") == "600", r       # the browser's own cache may keep it
+    assert r.header_all("Surrogate-Control") == [], r
+    assert r.header_all("CDN-Cache-Control") == [], r
+    expires = r.header_all("Expires")
+    assert len(expires) <= 1, r
+    if expires:
+        assert email.utils.parsedate_to_datetime(expires[0]).timestamp() < time.time(), r
+
+
+@pytest.mark.parametrize("path", ["/late/head.html", "/latealways/head.html",
+                                  "/f/cache.cgi"])
+def test_caching_headers_set_after_the_filter(site, path):
+    assert_cacheable(get(site, path, cookie=None))
+    r = get(site, path)
+    expect_tags(r.body, HEAD_DOC, ["http://b.test", "http://c.test"])
+    loader.assert_insert_headers(r)
+    assert_private_whatever_runs_later(r)
+
+
+@pytest.mark.parametrize("d", ["late", "latealways"])
+def test_caching_headers_when_they_leave_before_the_insertion_point(site, d):
+    """The first 64 KiB go out (with the headers) before the insertion
+    point is seen, or before it is clear that there is none."""
+    assert_cacheable(get(site, f"/{d}/far.html", cookie=None))
+    r = get(site, f"/{d}/far.html")
+    expect_tags(r.body, FAR_DOC, ["http://b.test", "http://c.test"])
+    assert_private_whatever_runs_later(r)
+    r = get(site, f"/{d}/far-fragment.html")
+    assert r.body == FAR_FRAGMENT.encode(), r
+    assert_private_whatever_runs_later(r)
+
+
+def test_caching_headers_untouched_without_a_loader(site):
+    """A page that gets no loader keeps what was configured."""
+    assert_cacheable(get(site, "/late/fragment.html"))
+    assert_cacheable(get(site, "/f/cache.cgi", cookie="session="))
+
+
+def test_xhtml_page_stays_xml(site):
+    """An application/xhtml+xml page with the loader is still well-formed
+    XML: the tags' attributes all have values."""
+    r = get(site, "/f/strict.xhtml")
+    assert r.header("Content-Type").startswith("application/xhtml+xml"), r
+    tags = expect_tags(r.body, XHTML_DOC, ["http://b.test", "http://c.test"])
+    root = ElementTree.fromstring(r.body)
+    scripts = root.findall("./{http://www.w3.org/1999/xhtml}head/"
+                           "{http://www.w3.org/1999/xhtml}script")
+    assert [s.get("src") for s in scripts] == ["/app.js"] + [
+        f"{origin}{path}{ticket}.js" for origin, path, ticket in tags], r.body
+    for s in scripts[1:]:
+        assert s.get("async") == "async" and s.get("referrerpolicy") == "origin", s.attrib
+
+
+# ---------------------------------------------------------------------------
 # Where the filter stays out.
 
 def test_head_request(site):
@@ -524,7 +653,7 @@ def test_304_stays_304(site, cond):
 
 def test_206_range_untouched(site):
     """A Range request on a static page: the 206 carries the bytes of the
-    file (the filter leaves 206 alone), with the file's validators."""
+    file (the filter stays out of ranges), with the file's validators."""
     body = file_bytes(site, "/f/head.html")
     base = get(site, "/f/head.html", cookie=None)
     r = get(site, "/f/head.html", headers=[("Range", "bytes=0-59")])
@@ -646,6 +775,48 @@ def test_tag_split_across_cgi_writes(site):
     r = get(site, "/f/split.cgi")
     assert r.status == 200, r
     expect_tags(r.body, SPLIT_DOC, ["http://b.test", "http://c.test"])
+
+
+# ---------------------------------------------------------------------------
+# The filter configured twice for one response: SetOutputFilter for the
+# virtual host and AddOutputFilter for a directory, twice in one
+# SetOutputFilter chain, SetOutputFilter and AddOutputFilterByType.  One
+# loader per response: one tag per target site.
+
+TWICE_EXTRA = """
+    SetOutputFilter SHARED_SESSION
+    <Directory "{htdocs}/twice">
+        AddOutputFilter SHARED_SESSION .html
+    </Directory>
+    <Location /chain/>
+        SetOutputFilter SHARED_SESSION;SHARED_SESSION
+    </Location>
+    <Location /bytype/>
+        AddOutputFilterByType SHARED_SESSION text/html
+    </Location>
+"""
+
+
+def test_filter_configured_twice_inserts_once(httpd, module_so, keys):
+    h = httpd("filtertwice")
+    sscfg.prepare_docroot(h)
+    for d in ("twice", "chain", "bytype"):
+        h.write_file(f"htdocs/{d}/head.html", served(HEAD_DOC))
+        h.write_file(f"htdocs/{d}/far.html", served(FAR_DOC))
+    h.write_config(f"""
+SharedSessionSites {SITES}
+SharedSessionKeyFile {keys["key1"]}
+{sscfg.vhost("a.test", cookie="session", extra=TWICE_EXTRA)}
+""", modules=MODULES)
+    h.start()
+    for d in ("twice", "chain", "bytype"):
+        for name, doc in (("head", HEAD_DOC), ("far", FAR_DOC)):
+            r = get(h, f"/{d}/{name}.html")
+            assert r.status == 200, r
+            expect_tags(r.body, doc, ["http://b.test", "http://c.test"])
+            loader.assert_insert_headers(r)
+            assert r.body.count(loader.ANY_SCRIPT) == 2, (d, name)
+            assert loader.tokens(r, "Vary").count("cookie") == 1, r
 
 
 # ---------------------------------------------------------------------------

@@ -445,7 +445,7 @@ def stop_sites(s):
 
 
 LOADER_RE = (r'<script src="https://{site}(/shared-session/)([A-Za-z0-9_-]+)\.js" '
-             r'async referrerpolicy="origin"></script>')
+             r'async="async" referrerpolicy="origin"></script>')
 
 
 def loader_tickets(resp, target):

@@ -1,4 +1,4 @@
-/* Unit tests of the streaming loader insertion scanner (README, "Handler and filter").
+/* Unit tests of the streaming loader insertion scanner (lib/ss_html_scan.h).
  *
  * The filter is emulated exactly (filter_emulate): pass on what the scanner
  * releases, hold back the rest, insert MARK at the insertion point, release
@@ -61,12 +61,32 @@ static void out_put(out_buf *o, const char *p, size_t n)
     o->data[o->len] = '\0';
 }
 
-/* ---- non-streaming reference: search the whole document ---- */
+/* ---- non-streaming reference: search the whole document ----
+ *
+ * Walks the document from '<' to '<', skipping comments (what ends them is
+ * the HTML tokenizer's rule: "-->", "--!>", or "<!-->" / "<!--->" at once),
+ * bogus comments ("<!...>", "<?...>": up to '>') and the text of the
+ * raw-text elements (a start tag closed with "/>" opens none). */
+
+static int ref_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
 
 static int ref_is_delim(char c)
 {
-    return c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
-           || c == '\f';
+    return c == '>' || ref_is_space(c);
+}
+
+static int ref_ends_name(char c)
+{
+    return c == '>' || c == '/' || ref_is_space(c);
+}
+
+static int ref_starts(const char *doc, size_t len, size_t i, const char *s)
+{
+    size_t n = strlen(s);
+    return i + n <= len && strncasecmp(doc + i, s, n) == 0;
 }
 
 static int ref_tag_at(const char *doc, size_t len, size_t i, const char *name)
@@ -76,12 +96,95 @@ static int ref_tag_at(const char *doc, size_t len, size_t i, const char *name)
            && ref_is_delim(doc[i + n]);
 }
 
+/* After the comment opened at i ("<!--"), or len. */
+static size_t ref_comment_end(const char *doc, size_t len, size_t i)
+{
+    size_t j = i + 4;
+
+    if (ref_starts(doc, len, j, ">"))
+        return j + 1;
+    if (ref_starts(doc, len, j, "->"))
+        return j + 2;
+    for (; j < len; j++) {
+        if (ref_starts(doc, len, j, "-->"))
+            return j + 3;
+        if (ref_starts(doc, len, j, "--!>"))
+            return j + 4;
+    }
+    return len;
+}
+
+static const char *const ref_raw[] = { "script", "style", "textarea", "title" };
+
+/* After the raw-text element whose start tag "<name" is at i, or len. */
+static size_t ref_raw_end(const char *doc, size_t len, size_t i, const char *name)
+{
+    size_t n = strlen(name), t;
+    char quote = 0;
+    int slash = 0;
+
+    for (t = i + 1 + n; t < len; t++) {
+        char c = doc[t];
+
+        if (quote) {
+            if (c == quote)
+                quote = 0;
+            continue;
+        }
+        if (c == '>')
+            break;
+        if (c == '"' || c == '\'')
+            quote = c;
+        slash = c == '/';
+    }
+    if (t >= len)
+        return len;
+    if (slash)
+        return t + 1;
+    for (t++; t < len; t++) {
+        if (ref_starts(doc, len, t, "</") && ref_starts(doc, len, t + 2, name)
+            && t + 2 + n < len && ref_ends_name(doc[t + 2 + n]))
+            return t + 3 + n;
+    }
+    return len;
+}
+
 /* Offset of the insertion point, or -1. */
 static long reference_find(const char *doc, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+
+    while (i < len) {
+        const char *gt;
+        size_t r;
+
+        if (doc[i] != '<') {
+            i++;
+            continue;
+        }
         if (ref_tag_at(doc, len, i, "</head") || ref_tag_at(doc, len, i, "<body"))
             return (long)i;
+        if (ref_starts(doc, len, i, "<!--")) {
+            i = ref_comment_end(doc, len, i);
+            continue;
+        }
+        if (ref_starts(doc, len, i, "<!") || ref_starts(doc, len, i, "<?")) {
+            gt = memchr(doc + i + 2, '>', len - i - 2);
+            i = gt ? (size_t)(gt - doc) + 1 : len;
+            continue;
+        }
+        for (r = 0; r < sizeof(ref_raw) / sizeof(ref_raw[0]); r++) {
+            size_t n = strlen(ref_raw[r]);
+
+            if (ref_starts(doc, len, i + 1, ref_raw[r]) && i + 1 + n < len
+                && ref_ends_name(doc[i + 1 + n]))
+                break;
+        }
+        if (r < sizeof(ref_raw) / sizeof(ref_raw[0])) {
+            i = ref_raw_end(doc, len, i, ref_raw[r]);
+            continue;
+        }
+        i++;
     }
     return -1;
 }
@@ -291,6 +394,49 @@ static const doc_case docs[] = {
     { "<head>\xc3\xa9</head>", "<head>\xc3\xa9" MARK "</head>" },
     { "</\xe8" "ead></head>", "</\xe8" "ead>" MARK "</head>" },
     { "<h1></h1></head>", "<h1></h1>" MARK "</head>" },
+    /* comments */
+    { "<html><head><!-- </head> --></head>", "<html><head><!-- </head> -->" MARK "</head>" },
+    { "<!-- <body> --><body>", "<!-- <body> -->" MARK "<body>" },
+    { "<!--></head>", "<!-->" MARK "</head>" },
+    { "<!---></head>", "<!--->" MARK "</head>" },
+    { "<!----></head>", "<!---->" MARK "</head>" },
+    { "<!-- a --!></head>", "<!-- a --!>" MARK "</head>" },
+    { "<!-- a --!-- </head> --></head>", "<!-- a --!-- </head> -->" MARK "</head>" },
+    { "<!-- -- > </head> --></head>", "<!-- -- > </head> -->" MARK "</head>" },
+    { "<!-- <!-- </head> --></head>", "<!-- <!-- </head> -->" MARK "</head>" },
+    { "<!-- </head>", "<!-- </head>" },
+    { "<!DOCTYPE html><html></head>", "<!DOCTYPE html><html>" MARK "</head>" },
+    { "<?xml version=\"1.0\"?><html></head>", "<?xml version=\"1.0\"?><html>" MARK "</head>" },
+    { "<!x </head> y></head>", "<!x </head> y>" MARK "</head>" },
+    { "<!-x </head>></head>", "<!-x </head>>" MARK "</head>" },
+    { "<!></head>", "<!>" MARK "</head>" },
+    /* raw text */
+    { "<head><script>var s=\"<body>\";</script></head>",
+      "<head><script>var s=\"<body>\";</script>" MARK "</head>" },
+    { "<script>a=\"</head>\"</script><body>", "<script>a=\"</head>\"</script>" MARK "<body>" },
+    { "<SCRIPT type=\"x\">document.write('</HEAD>')</SCRIPT ></head>",
+      "<SCRIPT type=\"x\">document.write('</HEAD>')</SCRIPT >" MARK "</head>" },
+    { "<script>if (a<b) x = '</scriptx></head>'</script\n></head>",
+      "<script>if (a<b) x = '</scriptx></head>'</script\n>" MARK "</head>" },
+    { "<script data-x=\"a>b\">s='</head>'</script></head>",
+      "<script data-x=\"a>b\">s='</head>'</script>" MARK "</head>" },
+    { "<script data-x='/>'>s='</head>'</script></head>",
+      "<script data-x='/>'>s='</head>'</script>" MARK "</head>" },
+    { "<script src=\"a.js\"/></head>", "<script src=\"a.js\"/>" MARK "</head>" },
+    { "<script src=a.js / ></head></script></head>",
+      "<script src=a.js / ></head></script>" MARK "</head>" },
+    { "<script/></head>", "<script/>" MARK "</head>" },
+    { "<style>p::after{content:\"</head>\"}</style></head>",
+      "<style>p::after{content:\"</head>\"}</style>" MARK "</head>" },
+    { "<title>a </head> b</title></head>", "<title>a </head> b</title>" MARK "</head>" },
+    { "<textarea><body></textarea><body>", "<textarea><body></textarea>" MARK "<body>" },
+    { "<script>var s=\"</head>\"", "<script>var s=\"</head>\"" },
+    { "<script </head>", "<script </head>" },
+    { "<scripts></head>", "<scripts>" MARK "</head>" },
+    { "<titles></head>", "<titles>" MARK "</head>" },
+    { "<s<body>", "<s" MARK "<body>" },
+    { "<script>x</style></head></script></head>",
+      "<script>x</style></head></script>" MARK "</head>" },
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
 
@@ -404,6 +550,10 @@ static const char *const pieces[] = {
     "<", "</", "head", "HEAD", "body", "BoDy", ">", " ", "\n", "x",
     "<header>", "</head>", "<body>", "</hea", "<bod", "d", "y", "\t",
     "\f", "\v", "/", "hEaD",
+    /* comments, bogus comments, raw text */
+    "<!--", "-->", "-", "--", "!", "<!", "<?", "--!>", "<!-->",
+    "<script>", "</script>", "<SCRIPT", "script", "<style ", "</style",
+    "<title>", "</TITLE>", "<textarea/>", "\"", "'", "/>", "<s", "<t",
 };
 #define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
 
@@ -580,6 +730,34 @@ static void test_protocol_no_tag_passes_everything(void **unused)
     assert_int_equal(s.held, 6);
 }
 
+/* Only a possible insertion point is held: a comment, a script's text or a
+ * tag that cannot be "</head" or "<body" goes on at once, and "</head"
+ * inside them is no insertion point. */
+static void test_protocol_skipped_markup_is_never_held(void **unused)
+{
+    static const char *const chunks[] = {
+        "<html><head><!", "-- </he", "ad> -", "-", "><scr", "ipt>var s='<bo",
+        "dy>';</scr", "ipt", " <s", "pan>",
+    };
+    ss_html_scan s;
+    ss_html_scan_result r;
+    size_t k;
+
+    ss_html_scan_init(&s);
+    for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+        feed_str(&s, chunks[k], &r);
+        assert_int_equal(r.found, 0);
+        assert_int_equal(r.pos, strlen(chunks[k]));
+        assert_int_equal(s.held, 0);
+    }
+    feed_str(&s, "</", &r);         /* text again: this one may be "</head" */
+    assert_int_equal(r.pos, 0);
+    assert_int_equal(s.held, 2);
+    feed_str(&s, "head>", &r);
+    assert_int_equal(r.found, 1);
+    assert_int_equal(r.held_in_tag, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_protocol_hold_then_found_in_held),
         cmocka_unit_test(test_protocol_held_fails_and_restarts),
         cmocka_unit_test(test_protocol_no_tag_passes_everything),
+        cmocka_unit_test(test_protocol_skipped_markup_is_never_held),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,32 +200,49 @@ static void test_cache_control(void **state)
 {
     apr_pool_t *p = *state;
 
-    assert_string_equal(ss_cache_control_private(p, NULL), "private");
-    assert_string_equal(ss_cache_control_private(p, ""), "private");
-    assert_string_equal(ss_cache_control_private(p, "public"), "private");
-    assert_string_equal(ss_cache_control_private(p, "public, max-age=60"), "private, max-age=60");
-    assert_string_equal(ss_cache_control_private(p, "max-age=60 , PUBLIC"), "private, max-age=60");
-    assert_string_equal(ss_cache_control_private(p, "no-cache, private"), "no-cache, private");
-    assert_string_equal(ss_cache_control_private(p, "private=\"Set-Cookie\""), "private=\"Set-Cookie\"");
-    assert_string_equal(ss_cache_control_private(p, "privately"), "private, privately");
-    assert_string_equal(ss_cache_control_private(p, "no-store"), "private, no-store");
+    assert_string_equal(ss_cache_control_private(p, NULL, 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "public", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "public, max-age=60", 0), "private, max-age=60");
+    assert_string_equal(ss_cache_control_private(p, "max-age=60 , PUBLIC", 0), "private, max-age=60");
+    assert_string_equal(ss_cache_control_private(p, "no-cache, private", 0), "no-cache, private");
+    assert_string_equal(ss_cache_control_private(p, "private=\"Set-Cookie\"", 0), "private=\"Set-Cookie\"");
+    assert_string_equal(ss_cache_control_private(p, "privately", 0), "private, privately");
+    assert_string_equal(ss_cache_control_private(p, "no-store", 0), "private, no-store");
     /* already private, nothing to drop: the value itself, not a copy */
     {
         const char *cc = "no-cache, private";
         const char *cc2 = " Private = , no-store";
 
-        assert_ptr_equal(ss_cache_control_private(p, cc), cc);
-        assert_string_equal(ss_cache_control_private(p, cc2), "private, Private =, no-store");
+        assert_ptr_equal(ss_cache_control_private(p, cc, 0), cc);
+        assert_string_equal(ss_cache_control_private(p, cc2, 0), "private, Private =, no-store");
     }
     /* private, but a public or an empty member to drop */
-    assert_string_equal(ss_cache_control_private(p, "private, public"), "private");
-    assert_string_equal(ss_cache_control_private(p, "no-cache,,private"), "no-cache, private");
-    assert_string_equal(ss_cache_control_private(p, "private,"), "private");
+    assert_string_equal(ss_cache_control_private(p, "private, public", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "no-cache,,private", 0), "no-cache, private");
+    assert_string_equal(ss_cache_control_private(p, "private,", 0), "private");
     /* the joined value is longer than the one it came from */
-    assert_string_equal(ss_cache_control_private(p, "a,b,c,d"), "private, a, b, c, d");
-    assert_string_equal(ss_cache_control_private(p, ","), "private");
-    assert_string_equal(ss_cache_control_private(p, "PRIVATE=\"x\", max-age=0"),
+    assert_string_equal(ss_cache_control_private(p, "a,b,c,d", 0), "private, a, b, c, d");
+    assert_string_equal(ss_cache_control_private(p, ",", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "PRIVATE=\"x\", max-age=0", 0),
                         "PRIVATE=\"x\", max-age=0");
+    /* s-maxage is a lifetime for shared caches: it goes like public */
+    assert_string_equal(ss_cache_control_private(p, "public, max-age=600, s-maxage=3600", 0),
+                        "private, max-age=600");
+    assert_string_equal(ss_cache_control_private(p, "private, S-MAXAGE=1", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "s-maxage", 0), "private");
+    assert_string_equal(ss_cache_control_private(p, "s-maxagex=1", 0), "private, s-maxagex=1");
+    /* no_store: added once, kept where it is */
+    assert_string_equal(ss_cache_control_private(p, NULL, 1), "private, no-store");
+    assert_string_equal(ss_cache_control_private(p, "public, max-age=600", 1),
+                        "private, max-age=600, no-store");
+    assert_string_equal(ss_cache_control_private(p, "no-store, private", 1), "no-store, private");
+    assert_string_equal(ss_cache_control_private(p, "No-Store", 1), "private, No-Store");
+    {
+        const char *cc = "private, no-store";
+
+        assert_ptr_equal(ss_cache_control_private(p, cc, 1), cc);
+    }
 }
 
 static void test_query_redact(void **state)

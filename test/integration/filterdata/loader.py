@@ -1,6 +1,6 @@
-"""Helpers shared by test_filter.py, test_proxy.py and test_go.py: reading
-the loader markup the SHARED_SESSION filter inserts (README, "Handler and
-filter"), checking tickets with shared-session-tool, and headers.
+"""Helpers shared by test_filter.py, test_proxy.py and test_go.py:
+reading the loader markup the SHARED_SESSION filter inserts (docs/PROTOCOL.md,
+"The script flow"), checking tickets with shared-session-tool, and headers.
 
 A test document carries the marker "@@" where the tags must land; the file
 served is the document without it.  A document without the marker must come
@@ -11,10 +11,10 @@ import urllib.parse
 
 MARK = "@@"
 
-# One loader tag exactly as docs/PROTOCOL.md, "The script flow", writes it.
+# One loader tag exactly as docs/PROTOCOL.md ("The script flow") writes it.
 TAG_RE = re.compile(
     r'<script src="(?P<origin>https?://[^/"]+)(?P<path>/[^"]*?/)'
-    r'(?P<ticket>[A-Za-z0-9_-]+)\.js" async referrerpolicy="origin"></script>')
+    r'(?P<ticket>[A-Za-z0-9_-]+)\.js" async="async" referrerpolicy="origin"></script>')
 ANY_SCRIPT = b"<script src="
 
 
@@ -71,7 +71,8 @@ def cc_directives(resp):
 
 
 def assert_insert_headers(resp):
-    """What an inserting response looks like (README, "Handler and filter")."""
+    """What an inserting response looks like (docs/PROTOCOL.md, "Answers and
+    headers")."""
     assert resp.header("ETag") is None, resp
     assert resp.header("Content-MD5") is None, resp
     cl = resp.header("Content-Length")
