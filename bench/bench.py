@@ -66,7 +66,7 @@ sys.path.insert(0, str(TOP / "test" / "integration"))
 sys.dont_write_bytecode = True
 
 import pyhttpd  # noqa: E402  (the integration harness: Httpd, children_of)
-import sstickets  # noqa: E402  (tickets in Python: bound navigation tickets)
+import sstickets  # noqa: E402  (the state cookie of the navigation flow)
 
 # the state cookie every navigation ticket of a run is bound to: a browser
 # that started the flow holds it (one flow for all, as wrk sends one cookie)
@@ -302,17 +302,10 @@ class Bench:
     def mint(self, rid, mint, count):
         dst, session, nav = mint
         path = self.rundir / f"tickets-{rid}.txt"
-        if nav:
-            # version-2 tickets bound to NAV_STATE, sealed in Python
-            key = sstickets.key_from_file(self.key)
-            state = sstickets.state_of(NAV_STATE)
-            with open(path, "w") as f:
-                for _ in range(count):
-                    f.write(sstickets.seal(key, "a.test", dst, session,
-                                           sstickets.MODE_NAVIGATION, nav, state=state) + "\n")
-            return path
         args = [str(TOOL), "mint", "--key", str(self.key), "--src", "a.test",
                 "--dst", dst, "--session", session, "--count", str(count)]
+        if nav:
+            args += ["--nav", nav, "--state", NAV_STATE]
         with open(path, "w") as f:
             subprocess.run(args, stdout=f, check=True, timeout=300,
                            stdin=subprocess.DEVNULL)
