@@ -224,6 +224,17 @@ static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *
     ss_replay.directives_seen = 1;
     ss_replay.spec = arg;
     ss_replay.where = ss_where(cmd);
+    /* memcache and redis are spoken to by the module itself (atomic add) */
+    if (!strncmp(arg, "memcache:", 9) || !strncmp(arg, "redis:", 6)
+        || !strcmp(arg, "memcache") || !strcmp(arg, "redis")) {
+        const char *list = ap_strchr_c(arg, ':');
+
+        if (ss_kv_client_parse(&ss_replay.kv, cmd->pool,
+                               *arg == 'm' ? SS_KV_MEMCACHE : SS_KV_REDIS,
+                               list ? list + 1 : NULL, &err) != APR_SUCCESS) {
+            return apr_pstrcat(cmd->pool, "SharedSessionReplayCache: ", err, NULL);
+        }
+    }
     return NULL;
 }
 
@@ -244,7 +255,7 @@ static const command_rec ss_cmds[] = {
                  "On: accept navigation tickets not bound to the browser, during an "
                  "upgrade of the sites (default Off)"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
-                  "provider[:args] of mod_socache for one-time tickets, or none (default shmcb)"),
+                  "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
     { NULL }
 };
 
@@ -343,6 +354,7 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     int needs_cache = 0;
     server_rec *vs;
 
+    ss_check_sites(ptemp, s);
     if (!ss_replay.directives_seen) {
         return OK;
     }
@@ -480,6 +492,7 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
+    ss_admin_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

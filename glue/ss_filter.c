@@ -355,7 +355,10 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         apr_size_t tags_len = 0;
         /* one decision per response, however often the filter is in the
          * chain (SetOutputFilter here, AddOutputFilter there) */
-        const char *tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
+        const char *tags;
+
+        ss_filter_check_session(r);
+        tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
             ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
 
         apr_table_setn(r->notes, SS_FILTER_NOTE, "1");
@@ -408,6 +411,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                                                            r->pool, f->c->bucket_alloc));
             /* the held start of the tag, if that is where it began */
             APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
+            ss_count(SS_COUNT_LOADERS);
             /* done: everything after the insertion point goes on untouched */
             APR_BRIGADE_PREPEND(bb, ctx->pending);
             return ss_filter_pass(f, ctx, bb, 0, 1);

@@ -37,6 +37,8 @@
 #include "ss_html_scan.h"
 #include "ss_request.h"
 #include "ss_state.h"
+#include "ss_kvclient.h"
+#include "ss_replay_floor.h"
 
 extern module AP_MODULE_DECLARE_DATA shared_session_module;
 APLOG_USE_MODULE(shared_session);
@@ -83,8 +85,11 @@ typedef struct ss_replay_conf {
     const char *spec;               /* as configured, or NULL for the default */
     const char *where;
     const ap_socache_provider_t *provider;
-    ap_socache_instance_t *instance;
+    const char *provider_args;
+    ap_socache_instance_t *instance;    /* kept across restarts (glue/ss_replay.c) */
     apr_global_mutex_t *mutex;
+    ss_kv_client *kv;                   /* memcache/redis: the module's own client */
+    ss_replay_floor *floor;             /* shmcb: ids that may have been pushed out */
     int none;
     int egeneral_is_miss;           /* dbm answers APR_EGENERAL for a missing id */
     int directives_seen;            /* any SharedSession* directive seen */
@@ -140,5 +145,7 @@ typedef struct ss_late_headers {
 /* The request's record; the first call adds the late header filter. */
 ss_late_headers *ss_late_headers_add(request_rec *r);
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+#include "ss_admin.h"
 
 #endif

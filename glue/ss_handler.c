@@ -304,6 +304,7 @@ static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
     ss_receive(r, conf, ticket, len, mode, &seen, &o);
     ss_remove_session_filter(r);
     ss_note_outcome(r, &o, mode);
+    ss_ticket_seen(r, conf, o.result, o.reason, ticket, len);
 
     if (mode == SS_MODE_SCRIPT) {
         /* the same answer whatever the outcome: no oracle */
@@ -490,6 +491,7 @@ static int ss_handle_start(request_rec *r, const ss_server_conf *conf)
                                                          to, NULL)),
                         "&state=", ss_state_encode(r->pool, s), NULL);
     ss_remove_session_filter(r);
+    ss_count(SS_COUNT_GO);
     return ss_see_other(r, where, "origin");
 }
 
@@ -611,11 +613,7 @@ int ss_handler(request_rec *r)
     conf = ss_conf(r->server);
     note = ap_get_module_config(r->request_config, &shared_session_module);
     if (!note) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01002)
-                      "SetHandler shared-session serves %s, outside SharedSessionPath %s "
-                      "(or SharedSessionSites is not set for this server): mount it at "
-                      "SharedSessionPath", ap_escape_logitem(r->pool, r->uri), conf->path);
-        return HTTP_NOT_FOUND;
+        return ss_handler_unmounted(r, conf);
     }
     if (note->route == SS_ROUTE_NOT_FOUND) {
         return HTTP_NOT_FOUND;

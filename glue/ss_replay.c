@@ -1,19 +1,54 @@
-/* The replay cache (docs/PROTOCOL.md, "One-time use"): a mod_socache provider, with the
- * global mutex when the provider is not multi-process safe.  Life cycle as
- * mod_authn_socache: create at configuration, init in post_config, destroy
- * in a pconf cleanup, mutex re-attached in child_init. */
+/* The replay cache (docs/PROTOCOL.md, "One-time use"): each ticket id is
+ * claimed once, in one atomic step.
+ *
+ * - memcache:servers, redis:servers: the module's own client
+ *   (lib/ss_kvclient.c) adds the id only if it is absent, on the server
+ *   (memcached "add", redis "SET NX PX"): atomic across every process and
+ *   every server that shares the store.  mod_socache_memcache/redis are not
+ *   used (their providers have no such call).
+ * - any mod_socache provider (shmcb, dbm, ...): look-up and store under one
+ *   global mutex, whatever the provider's flags say.
+ *
+ * Graceful restarts: old-generation children finish their requests while
+ * the new generation already serves, so both must claim in the same cache
+ * under the same mutex.  The provider's instance is therefore created once,
+ * in memory that no restart clears, and kept (ap_retained_data) with the
+ * mutex; every generation looks the provider's functions up again (its
+ * module is unloaded and loaded again on each restart) and uses the kept
+ * instance.  A changed SharedSessionReplayCache starts a new cache.
+ *
+ * shmcb drops the oldest ids of a full subcache, valid or not:
+ * lib/ss_replay_floor.c refuses the tickets whose ids may have gone. */
 
 #include "ss_glue.h"
 #include "ss_bytes.h"
 #include "apr_atomic.h"
+#include "apr_shm.h"
 
 #include <stdlib.h>
-#include <unistd.h>
+
+#define SS_KEPT_KEY "mod_shared_session-replay-cache"
+
+/* shmcb sizes its index from these hints; an entry here is a 24-byte id
+ * and an 8-byte value, plus the 24 bytes of shmcb's own index record:
+ * with 32 as the object size its index fits the data (4 MB: 74,752 ids;
+ * with the plain 8 it would be 32,768).  dbm expires every 30 s. */
+static struct ap_socache_hints ss_hints = { SS_NONCE_BYTES, 32, 0 };
+#define SS_VALUE_BYTES 8
+
+/* What outlives a restart (ap_retained_data: in the process pool). */
+typedef struct {
+    char *spec;                     /* "provider:args" it was made for */
+    apr_pool_t *pool;               /* unmanaged: no restart clears it */
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;
+    ss_replay_floor *floor;
+} ss_replay_kept;
 
 /* The module that provides a socache provider in a stock httpd. */
 static const char *ss_provider_module(const char *name)
 {
-    static const char *const known[] = { "shmcb", "dbm", "memcache", "redis", "dc" };
+    static const char *const known[] = { "shmcb", "dbm", "dc" };
     size_t i;
 
     for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
@@ -24,7 +59,16 @@ static const char *ss_provider_module(const char *name)
     return NULL;
 }
 
-/* Resolves SharedSessionReplayCache into a provider and an instance. */
+/* The size in a shmcb argument "path(bytes)", or shmcb's own default. */
+static apr_size_t ss_shmcb_size(const char *args)
+{
+    const char *open = args ? strrchr(args, '(') : NULL;
+
+    return open ? (apr_size_t)apr_atoi64(open + 1) : 512 * 1024;
+}
+
+/* configtest: resolves SharedSessionReplayCache and checks its arguments
+ * (nothing is created here: the cache is made once, in post_config). */
 int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     const char *spec = ss_replay.spec ? ss_replay.spec : SS_DEFAULT_CACHE;
@@ -33,18 +77,24 @@ int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp)
         : "SharedSessionReplayCache (default shmcb)";
     const char *sep = ap_strchr_c(spec, ':');
     const char *name = sep ? apr_pstrmemdup(ptemp, spec, sep - spec) : spec;
-    /* shmcb's own default (512 KB, ~10,000 ids) is flushed in about a
-     * second under load; the default here keeps ~80,000 ids */
-    const char *args = sep ? sep + 1
-        : ss_replay.spec ? NULL
-        : apr_psprintf(ptemp, "%s(%d)", ap_runtime_dir_relative(ptemp, SS_DEFAULT_CACHE_FILE),
-                       SS_DEFAULT_CACHE_SIZE);
+    const char *args = sep ? sep + 1 : NULL;
+    ap_socache_instance_t *dry;
     const char *err;
 
     if (!strcasecmp(spec, "none")) {
         ss_replay.none = 1;
         return OK;
     }
+    if (ss_replay.kv) {
+        return OK;      /* memcache:/redis: checked by the directive's setter */
+    }
+    /* "shmcb" alone is the default size too, not shmcb's own 512 KB */
+    if (!strcmp(name, "shmcb") && !args) {
+        args = apr_psprintf(pconf, "%s(%d)",
+                            ap_runtime_dir_relative(ptemp, SS_DEFAULT_CACHE_FILE),
+                            SS_DEFAULT_CACHE_SIZE);
+    }
+    ss_replay.provider_args = args;
     ss_replay.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                            AP_SOCACHE_PROVIDER_VERSION);
     if (!ss_replay.provider) {
@@ -69,172 +119,187 @@ int ss_replay_configure(apr_pool_t *pconf, apr_pool_t *ptemp)
         else {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00012)
                          "%s: unknown socache provider '%s' (loaded providers: %s; "
-                         "or 'none')", directive, name, loaded);
+                         "memcache and redis need no provider; or 'none')",
+                         directive, name, loaded);
         }
         return !OK;
     }
     /* mod_socache_dbm: apr_dbm_fetch finds no value and the provider says
      * APR_EGENERAL; a DBM it cannot open is an errno, still refused. */
     ss_replay.egeneral_is_miss = !strcmp(name, "dbm");
-    err = ss_replay.provider->create(&ss_replay.instance, args, ptemp, pconf);
+    /* the provider checks its arguments; this instance is thrown away */
+    err = ss_replay.provider->create(&dry, args, ptemp, ptemp);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00013)
                      "%s: %s", directive, err);
         return !OK;
     }
+    if (!strcmp(name, "shmcb")) {
+        ss_shmcb_layout layout;
+
+        if (ss_replay_floor_layout(ss_shmcb_size(args), ss_hints.avg_id_len,
+                                   ss_hints.avg_obj_size, SS_NONCE_BYTES, SS_VALUE_BYTES,
+                                   &layout) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00061)
+                         "%s: too small for a replay cache",
+                         directive);
+            return !OK;
+        }
+    }
     return OK;
 }
 
-/* Ticket ids outlive a graceful restart.  httpd clears pconf and unloads
- * every DSO (the providers' and ours) on each restart, so neither a cache
- * instance nor a function pointer may be kept across it: the parent copies
- * the ids that are still valid into plain memory while the old cache is
- * still there, and stores them into the new cache.  Only in-process caches
- * (shmcb, dbm) need it; memcache and redis keep their ids themselves.
- * Old-generation children finishing their last requests during a graceful
- * restart still write to the old cache; the window is the time they take. */
-typedef struct {
-    unsigned char id[SS_NONCE_BYTES];
-    apr_time_t expiry;
-} ss_carried_id;
-
-typedef struct {
-    ss_carried_id *ids;         /* malloc'd: reused by every restart, never in a pool */
-    apr_size_t n, cap;
-    pid_t parent;
-} ss_replay_carry;
-
-#define SS_CARRY_KEY "mod_shared_session-replay-carry"
-
-static apr_status_t ss_replay_collect(ap_socache_instance_t *instance, server_rec *s,
-                                      void *userctx, const unsigned char *id,
-                                      unsigned int idlen, const unsigned char *data,
-                                      unsigned int datalen, apr_pool_t *pool)
+/* Checks that the cache keeps what the floor assumes: capacity ids in a
+ * subcache, and no other subcache's ids in it.  Fills subcache 0, puts one
+ * id in every other, checks that the first id of subcache 0 is still there;
+ * removes them all (shmcb reclaims removed entries on its next store). */
+static int ss_replay_floor_check(server_rec *s, apr_pool_t *ptemp,
+                                 const ss_shmcb_layout *layout)
 {
-    ss_replay_carry *carry = userctx;
-    apr_uint64_t expiry;
+    const ap_socache_provider_t *pv = ss_replay.provider;
+    ap_socache_instance_t *inst = ss_replay.instance;
+    apr_time_t expiry = apr_time_now() + apr_time_from_sec(60);
+    unsigned char id[SS_NONCE_BYTES], value[SS_VALUE_BYTES] = { 0 }, out[SS_VALUE_BYTES];
+    unsigned int i, len, stored = 0;
+    int ok = 1;
 
-    if (idlen != SS_NONCE_BYTES || datalen != 8) {
-        return APR_SUCCESS;
-    }
-    if (carry->n == carry->cap) {
-        apr_size_t cap = carry->cap ? carry->cap * 2 : 1024;
-        ss_carried_id *ids = realloc(carry->ids, cap * sizeof(*ids));
-
-        if (!ids) {
-            return APR_ENOMEM;
+    memset(id, 0xa5, sizeof(id));
+    for (i = 0; ok && i < layout->capacity + layout->subcaches - 1; i++) {
+        id[0] = i < layout->capacity ? 0 : (unsigned char)(i - layout->capacity + 1);
+        ss_be64_put(id + 1, i);
+        ok = pv->store(inst, s, id, sizeof(id), expiry, value, sizeof(value),
+                       ptemp) == APR_SUCCESS;
+        stored += ok;
+        if (ok && i + 1 >= layout->capacity) {
+            id[0] = 0;
+            ss_be64_put(id + 1, 0);
+            len = sizeof(out);
+            ok = pv->retrieve(inst, s, id, sizeof(id), out, &len, ptemp) == APR_SUCCESS;
         }
-        carry->ids = ids;
-        carry->cap = cap;
     }
-    expiry = ss_be64_get(data);
-    memcpy(carry->ids[carry->n].id, id, SS_NONCE_BYTES);
-    carry->ids[carry->n].expiry = (apr_time_t)expiry;
-    carry->n++;
-    return APR_SUCCESS;
+    for (i = 0; i < stored; i++) {
+        id[0] = i < layout->capacity ? 0 : (unsigned char)(i - layout->capacity + 1);
+        ss_be64_put(id + 1, i);
+        pv->remove(inst, s, id, sizeof(id), ptemp);
+    }
+    return ok;
 }
 
-/* pconf cleanup, registered after the cache's own: runs before it. */
-static apr_status_t ss_replay_save(void *data)
+/* A new cache: instance, mutex and (shmcb) floor in memory of their own. */
+static int ss_replay_create(server_rec *s, apr_pool_t *ptemp, ss_replay_kept *kept,
+                            const char *spec)
 {
-    server_rec *s = data;
-    ss_replay_carry *carry = ap_retained_data_get(SS_CARRY_KEY);
-    apr_pool_t *tmp;
+    apr_pool_t *pool, *mutex_pool;
+    const char *err;
+    apr_status_t rv;
 
-    /* children run pconf's cleanups too when they exit */
-    if (!carry || carry->parent != getpid() || !ss_replay.instance
-        || !ss_replay.provider->iterate || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
-        return APR_SUCCESS;
+    rv = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
+    if (rv == APR_SUCCESS) {
+        /* the mutex's cleanups are APR's own: it goes when the server stops */
+        rv = apr_pool_create(&mutex_pool, s->process->pool);
     }
-    carry->n = 0;
-    if (!ss_replay.mutex || apr_global_mutex_lock(ss_replay.mutex) == APR_SUCCESS) {
-        ss_replay.provider->iterate(ss_replay.instance, s, carry, ss_replay_collect, tmp);
-        if (ss_replay.mutex) {
-            apr_global_mutex_unlock(ss_replay.mutex);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00062)
+                     "replay cache: out of memory");
+        return !OK;
+    }
+    err = ss_replay.provider->create(&ss_replay.instance, ss_replay.provider_args,
+                                     ptemp, pool);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SSLOGNO(00068)
+                     "SharedSessionReplayCache '%s': %s", spec, err);
+        return !OK;
+    }
+    rv = ss_replay.provider->init(ss_replay.instance, SS_CACHE_ID, &ss_hints, s, pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00031)
+                     "cannot initialise the replay cache (%s)", spec);
+        return !OK;
+    }
+    rv = ap_global_mutex_create(&ss_replay.mutex, NULL, SS_MUTEX_TYPE, NULL, s,
+                                mutex_pool, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00030)
+                     "cannot create the replay cache mutex (Mutex %s)", SS_MUTEX_TYPE);
+        return !OK;
+    }
+    ss_replay.floor = NULL;
+    if (!strcmp(ss_replay.provider->name, "shmcb")) {
+        ss_shmcb_layout layout;
+        apr_shm_t *shm;
+
+        if (ss_replay_floor_layout(ss_shmcb_size(ss_replay.provider_args),
+                                   ss_hints.avg_id_len, ss_hints.avg_obj_size,
+                                   SS_NONCE_BYTES, SS_VALUE_BYTES, &layout) != APR_SUCCESS
+            || (rv = apr_shm_create(&shm, ss_replay_floor_size(&layout), NULL,
+                                    pool)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00063)
+                         "replay cache: cannot set up the record of pushed-out ids");
+            return !OK;
         }
-    }
-    apr_pool_destroy(tmp);
-    return APR_SUCCESS;
-}
-
-/* Stores the ids carried over from the previous generation. */
-static void ss_replay_restore(server_rec *s, apr_pool_t *ptemp, ss_replay_carry *carry)
-{
-    apr_time_t now = apr_time_now();
-    apr_size_t i, kept = 0;
-
-    for (i = 0; i < carry->n; i++) {
-        unsigned char value[8];
-
-        if (carry->ids[i].expiry <= now) {
-            continue;
+        if (!ss_replay_floor_check(s, ptemp, &layout)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SSLOGNO(00064)
+                         "replay cache '%s': mod_socache_shmcb does not keep ids as "
+                         "this module expects (%u subcaches of %u ids): a full cache "
+                         "could accept a ticket twice; use SharedSessionReplayCache "
+                         "dbm:, memcache: or redis:", spec, layout.subcaches,
+                         layout.capacity);
+            return !OK;
         }
-        ss_be64_put(value, (uint64_t)carry->ids[i].expiry);
-        if (ss_replay.provider->store(ss_replay.instance, s, carry->ids[i].id,
-                                      SS_NONCE_BYTES, carry->ids[i].expiry, value,
-                                      sizeof(value), ptemp) == APR_SUCCESS) {
-            kept++;
-        }
+        ss_replay.floor = ss_replay_floor_init(apr_shm_baseaddr_get(shm), &layout);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, SSLOGNO(00065)
+                     "replay cache '%s': %u ticket ids (%u subcaches of %u)",
+                     spec, layout.subcaches * layout.capacity, layout.subcaches,
+                     layout.capacity);
     }
-    if (carry->n) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, SSLOGNO(00034)
-                     "replay cache: %" APR_SIZE_T_FMT " ticket ids carried over the restart",
-                     kept);
+    if (kept->instance) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, SSLOGNO(00066)
+                     "SharedSessionReplayCache changed from '%s' to '%s': a new "
+                     "replay cache (the previous one is freed when the server stops)",
+                     kept->spec, spec);
     }
-    carry->n = 0;
-}
-
-static apr_status_t ss_replay_cleanup(void *data)
-{
-    if (ss_replay.instance) {
-        ss_replay.provider->destroy(ss_replay.instance, (server_rec *)data);
-        ss_replay.instance = NULL;
-    }
-    return APR_SUCCESS;
+    free(kept->spec);
+    kept->spec = strdup(spec);
+    kept->pool = pool;
+    kept->instance = ss_replay.instance;
+    kept->mutex = ss_replay.mutex;
+    kept->floor = ss_replay.floor;
+    return kept->spec ? OK : !OK;
 }
 
 int ss_replay_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
-    static struct ap_socache_hints hints = { SS_NONCE_BYTES, 8, SS_DEFAULT_TIMEOUT };
-    ss_replay_carry *carry;
-    apr_status_t rv;
+    ss_replay_kept *kept;
+    const char *spec;
 
-    if (!ss_replay.provider) {
+    /* the first pass at start-up only reads the configuration */
+    if (!ss_replay.provider || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (ss_replay.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&ss_replay.mutex, NULL, SS_MUTEX_TYPE, NULL,
-                                    s, pconf, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00030)
-                         "cannot create the replay cache mutex (Mutex %s)", SS_MUTEX_TYPE);
-            return !OK;
-        }
+    spec = apr_pstrcat(ptemp, ss_replay.provider->name ? ss_replay.provider->name : "?",
+                       ":", ss_replay.provider_args ? ss_replay.provider_args : "", NULL);
+    kept = ap_retained_data_get(SS_KEPT_KEY);
+    if (!kept) {
+        kept = ap_retained_data_create(SS_KEPT_KEY, sizeof(*kept));
     }
-    rv = ss_replay.provider->init(ss_replay.instance, SS_CACHE_ID, &hints, s, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00031)
-                     "cannot initialise the replay cache (%s)",
-                     ss_replay.spec ? ss_replay.spec : SS_DEFAULT_CACHE);
-        return !OK;
+    if (kept->instance && !strcmp(kept->spec, spec)) {
+        ss_replay.instance = kept->instance;
+        ss_replay.mutex = kept->mutex;
+        ss_replay.floor = kept->floor;
+        return OK;
     }
-    apr_pool_cleanup_register(pconf, s, ss_replay_cleanup, apr_pool_cleanup_null);
-
-    carry = ap_retained_data_get(SS_CARRY_KEY);
-    if (!carry) {
-        carry = ap_retained_data_create(SS_CARRY_KEY, sizeof(*carry));
-    }
-    carry->parent = getpid();
-    ss_replay_restore(s, ptemp, carry);
-    apr_pool_cleanup_register(pconf, s, ss_replay_save, apr_pool_cleanup_null);
-    return OK;
+    return ss_replay_create(s, ptemp, kept, spec);
 }
 
 void ss_replay_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_status_t rv;
 
+    if (ss_replay.kv && (rv = ss_kv_client_child_init(ss_replay.kv, p)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLOGNO(00067)
+                     "replay cache: cannot set up the client in a child");
+    }
     if (!ss_replay.mutex) {
         return;
     }
@@ -255,20 +320,27 @@ static apr_uint32_t ss_cache_failing;       /* 1 from a failure to the next answ
 static apr_uint32_t ss_cache_logged_sec;    /* second of the last error line */
 static apr_uint32_t ss_cache_unlogged;      /* refusals since that line */
 
-static void ss_cache_failed(request_rec *r, apr_status_t rv, int store)
+/* what: "lookup", "store", or the client's message (memcache/redis). */
+static void ss_cache_failed(request_rec *r, apr_status_t rv, const char *what)
 {
-    const char *what = store ? "store" : "lookup";
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t last = apr_atomic_read32(&ss_cache_logged_sec);
 
     apr_atomic_set32(&ss_cache_failing, 1);
+    ss_count(SS_COUNT_REPLAY_ERRORS);
     if (last == now || apr_atomic_cas32(&ss_cache_logged_sec, now, last) != last) {
         apr_atomic_inc32(&ss_cache_unlogged);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, SSLOGNO(01033)
-                      "replay cache %s failed", what);
+                      "replay cache failed: %s", what);
         return;
     }
-    if (store) {
+    if (ss_replay.kv) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01040)
+                      "replay cache %s: %s: refusing tickets until it answers "
+                      "(%u more refused since the last such message in this process)",
+                      ss_replay.spec, what, apr_atomic_xchg32(&ss_cache_unlogged, 0));
+    }
+    else if (!strcmp(what, "store")) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, SSLOGNO(01032)
                       "replay cache store failed: refusing tickets until it answers "
                       "(%u more refused since the last such message in this process)",
@@ -293,23 +365,60 @@ static void ss_cache_answered(request_rec *r)
     }
 }
 
-/* Records a ticket id once.  SS_OK the first time, replayed after, and
- * cache-unavailable when the cache cannot answer (fail closed).  Without an
- * atomic add-if-absent in socache, servers sharing memcache/redis keep a tiny
- * race window; the ticket timeout bounds it. */
+/* A ticket whose id may have been pushed out of a full shmcb cache: one
+ * warning a minute per child says the cache is too small for the rate. */
+static apr_uint32_t ss_floor_logged_min;
+
+static void ss_floor_refused(request_rec *r, const ss_ticket *t)
+{
+    apr_uint32_t now = (apr_uint32_t)(apr_time_sec(apr_time_now()) / 60);
+    apr_uint32_t last = apr_atomic_read32(&ss_floor_logged_min);
+
+    if (last != now && apr_atomic_cas32(&ss_floor_logged_min, now, last) == last) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01041)
+                      "replay cache full: ids of tickets still valid were pushed out "
+                      "by newer ones, so a ticket minted %" APR_INT64_T_FMT " s ago is "
+                      "refused (cache-unavailable); give the cache more room "
+                      "(SharedSessionReplayCache shmcb:path(bytes))",
+                      (apr_int64_t)apr_time_sec(apr_time_now()) - (apr_int64_t)t->iat);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SSLOGNO(01042)
+                      "replay cache full: ticket older than the ids pushed out, refused");
+    }
+}
+
+/* Claims a ticket id, in one atomic step.  SS_OK the first time, replayed
+ * after, and cache-unavailable when the cache cannot answer (fail closed)
+ * or a full shmcb cache may have lost the id. */
 ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout)
 {
-    unsigned char buf[8];
+    apr_time_t expiry = apr_time_from_sec(t->iat + timeout + SS_CLOCK_SKEW);
+    unsigned char buf[SS_VALUE_BYTES];
     unsigned int len = sizeof(buf);
     apr_status_t rv;
     ss_reason reason = SS_OK;
 
-    if (ss_replay.none || !ss_replay.provider) {
+    if (ss_replay.none || (!ss_replay.provider && !ss_replay.kv)) {
         return SS_OK;
     }
-    if (ss_replay.mutex && (rv = apr_global_mutex_lock(ss_replay.mutex)) != APR_SUCCESS) {
+    if (ss_replay.kv) {
+        const char *err;
+        ss_kv_result res = ss_kv_claim(ss_replay.kv, t->nonce,
+                                       apr_time_as_msec(expiry - apr_time_now()),
+                                       r->pool, &err);
+
+        if (res == SS_KV_ERROR) {
+            ss_cache_failed(r, APR_EGENERAL, err);
+            return SS_R_CACHE_UNAVAILABLE;
+        }
+        ss_cache_answered(r);
+        return res == SS_KV_CLAIMED ? SS_OK : SS_R_REPLAYED;
+    }
+    if ((rv = apr_global_mutex_lock(ss_replay.mutex)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, SSLOGNO(01030)
                       "cannot lock the replay cache mutex");
+        ss_count(SS_COUNT_REPLAY_ERRORS);
         return SS_R_CACHE_UNAVAILABLE;
     }
     rv = ss_replay.provider->retrieve(ss_replay.instance, r->server, t->nonce,
@@ -319,27 +428,30 @@ ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout)
     }
     else if (!APR_STATUS_IS_NOTFOUND(rv)
              && !(rv == APR_EGENERAL && ss_replay.egeneral_is_miss)) {
-        ss_cache_failed(r, rv, 0);
+        ss_cache_failed(r, rv, "lookup");
+        reason = SS_R_CACHE_UNAVAILABLE;
+    }
+    else if (ss_replay.floor && !ss_replay_floor_admits(ss_replay.floor, t->nonce, t->iat)) {
+        ss_floor_refused(r, t);
         reason = SS_R_CACHE_UNAVAILABLE;
     }
     else {
-        /* the value is the expiry, so that the ids can be carried over a restart */
-        apr_time_t expiry = apr_time_from_sec(t->iat + timeout + SS_CLOCK_SKEW);
-        unsigned char value[8];
+        unsigned char value[SS_VALUE_BYTES];
 
         ss_be64_put(value, (uint64_t)expiry);
         rv = ss_replay.provider->store(ss_replay.instance, r->server, t->nonce,
                                       sizeof(t->nonce), expiry, value, sizeof(value),
                                       r->pool);
         if (rv != APR_SUCCESS) {
-            ss_cache_failed(r, rv, 1);
+            ss_cache_failed(r, rv, "store");
             reason = SS_R_CACHE_UNAVAILABLE;
         }
+        else if (ss_replay.floor) {
+            ss_replay_floor_stored(ss_replay.floor, t->nonce, t->iat);
+        }
     }
-    if (ss_replay.mutex) {
-        apr_global_mutex_unlock(ss_replay.mutex);
-    }
-    if (reason != SS_R_CACHE_UNAVAILABLE) {
+    apr_global_mutex_unlock(ss_replay.mutex);
+    if (reason == SS_R_REPLAYED || reason == SS_OK) {
         ss_cache_answered(r);
     }
     return reason;

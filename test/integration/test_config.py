@@ -265,8 +265,6 @@ def test_unknown_socache_provider_lists_loaded(httpd, module_so, keys):
 
 
 @pytest.mark.parametrize("spec,module", [
-    ("redis:127.0.0.1:6379", "mod_socache_redis"),
-    ("memcache:127.0.0.1:11211", "mod_socache_memcache"),
     ("dbm:/tmp/ss-replay", "mod_socache_dbm"),
 ])
 def test_socache_module_not_loaded(httpd, module_so, keys, spec, module):

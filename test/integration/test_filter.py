@@ -285,6 +285,7 @@ SharedSessionKeyFile {keys["key1"]}
 """
     h.write_config(snippet, modules=MODULES)
     h.start()
+    h.check_log(["MSS00090"])   # configtest's warning about the unlisted hosts, expected
     yield h
     h.stop()
     h.check_log()
@@ -678,6 +679,7 @@ def test_empty_session_untouched(site, cookie):
         assert_untouched(site, get(site, path, cookie=cookie), path)
 
 
+@pytest.mark.allow_log("MSS02030")
 def test_session_off_at_location(site):
     assert_untouched(site, get(site, "/nosess/head.html"), "/nosess/head.html")
 

@@ -59,6 +59,7 @@ SharedSessionKeyFile {keys["key1"]}
 """
     h.write_config(snippet, modules=["cgi"])
     h.start()
+    h.check_log(["MSS00090"])   # configtest's warning about the unlisted hosts, expected
     yield h
     h.stop()
     h.check_log()

@@ -566,6 +566,7 @@ def check_answer(r, case, port):
 
 
 @pytest.mark.parametrize("case", params())
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_hostile(site, b_session, tool, keys, case):
     c = Ctx(site, tool, keys, b_session)
     req = case.build(c)

@@ -272,6 +272,7 @@ def test_plain_without_session(site):
     loader.assert_not_marked_by_filter(r)
 
 
+@pytest.mark.allow_log("MSS02030")
 def test_session_off_at_proxied_location(site):
     r = get(site, "/noses/plain")
     assert r.status == 200 and r.body == PAGE, r

@@ -90,6 +90,9 @@ SUBSTITUTIONS = [
      "no systemd here: Debian's apache2ctl starts the copy's apache2 itself"),
     ("TICKET", "{ticket}",
      "a real ticket taken from a page of site A"),
+    ("127.0.0.1:8080", "127.0.0.1:{backend_port}",
+     "walk-through 7's application: backend_echo.py, started by the test on a free "
+     "loopback port"),
 ]
 # Not substitutions: sh blocks run with the build tree first in PATH (so
 # `shared-session-tool` is the built tool) and ${APACHE_LOG_DIR} is Define'd
@@ -1058,7 +1061,7 @@ def redis_sites(readme_dir, tls, site_key, module_so):
         s = start_sites(readme_dir, tls, "redis",
                         [block("server-cookie").text, block("server-redis").text],
                         [block("vhost-cookie").text],
-                        modules=["filter", "socache_redis"],
+                        modules=["filter"],
                         values={"key": site_key, "redis_port": redis.port})
         s.redis = redis
         yield s
@@ -1261,6 +1264,145 @@ def test_troubleshooting_log(observed_sites, site_key):
 
 
 # ---------------------------------------------------------------------------
+# Walk-through 7: an application behind mod_proxy reads the session
+
+@pytest.fixture(scope="module")
+def backend_port(readme_dir):
+    """backend_echo.py on a free loopback port, started here and stopped by pid."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent
+                                                 / "backend_echo.py"), str(port)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        pyhttpd.wait_port(port, 10, proc)
+        yield port
+    finally:
+        os.kill(proc.pid, 15)
+        proc.wait(10)
+
+
+def backend_saw(resp):
+    """What the application received: {header name: [values]}."""
+    import json
+    assert resp.status == 200, resp
+    return json.loads(resp.body)
+
+
+def session_header(seen):
+    values = seen.get("x-session", [])
+    assert len(values) == 1, seen       # exactly one, never the client's beside it
+    return values[0]
+
+
+@pytest.fixture(scope="module")
+def backend_sites(readme_dir, tls, site_key, module_so, backend_port):
+    s = start_sites(readme_dir, tls, "backend",
+                    [block("server-cookie").text],
+                    [block("vhost-cookie").text, block("vhost-backend").text],
+                    modules=["filter", "proxy", "proxy_http"],
+                    values={"key": site_key, "backend_port": backend_port})
+    yield s
+    stop_sites(s)
+
+
+def test_vhost_backend(backend_sites, site_key):
+    s = backend_sites
+    forged = [("X-Session", "user=mallory"), ("Session", "user=mallory")]
+
+    # no session: mod_session's fresh one (only its expiry, as the block's
+    # vhost sets SessionMaxAge), never what the client sent
+    seen = backend_saw(s.b.get("/app/echo", headers=forged))
+    value = session_header(seen)
+    assert set(dict(urllib.parse.parse_qsl(value))) == {"expiry"}, value
+    assert "mallory" not in value, value
+
+    # a session that came with a ticket from A: the application reads it
+    _, b_cookie = script_receive(s, site_key, block("vhost-cookie").text)
+    seen = backend_saw(s.b.get("/app/echo", cookie=b_cookie, headers=forged))
+    value = session_header(seen)
+    got = dict(urllib.parse.parse_qsl(value))
+    assert got.get("user") == "alice" and "expiry" in got, value
+    assert "mallory" not in value, value
+
+    # the application changes it with X-Replace-Session; the client never
+    # sees that header, and the change is shared like any other
+    r = s.b.get("/app/login", cookie=b_cookie)
+    assert r.status == 200 and r.header("X-Replace-Session") is None, r
+    new_cookie = received_cookie(r, block("vhost-cookie").text)
+    seen = backend_saw(s.b.get("/app/echo", cookie=new_cookie))
+    assert dict(urllib.parse.parse_qsl(session_header(seen))).get("user") == "bob", seen
+    assert probe_session(s, s.b, s.a, new_cookie, site_key) == {"user": "bob"}
+
+
+@pytest.fixture(scope="module")
+def backend_auth_sites(readme_dir, tls, site_key, module_so, backend_port):
+    pw = readme_dir / "members-backend.htpasswd"
+    run(["htpasswd", "-bcB", pw, MEMBER, MEMBER_PW])
+    if pyhttpd.IS_ROOT:
+        shutil.chown(pw, "root", pyhttpd.RUN_USER)
+    os.chmod(pw, 0o640 if pyhttpd.IS_ROOT else 0o600)
+    s = start_sites(readme_dir, tls, "backend-authform",
+                    [block("server-cookie").text],
+                    [block("vhost-auth-form").text, block("vhost-backend").text],
+                    modules=["auth_form", "request", "session_crypto", "authn_core",
+                             "authn_file", "authz_user", "proxy", "proxy_http"],
+                    values={"key": site_key, "htpasswd": pw, "backend_port": backend_port},
+                    pages=[("htdocs/login.html", LOGIN_PAGE),
+                           ("htdocs/members/index.html", MEMBERS_PAGE)])
+    yield s
+    stop_sites(s)
+
+
+def test_vhost_backend_sees_what_auth_form_keeps(backend_auth_sites):
+    """mod_auth_form's session, as the application receives it: the user
+    name and the password in clear (the cookie is encrypted)."""
+    s = backend_auth_sites
+    vhost_text = block("vhost-auth-form").text
+    auth_name = directive_args(vhost_text, "AuthName")[0]
+    form = urllib.parse.urlencode({"httpd_username": MEMBER, "httpd_password": MEMBER_PW})
+    r = s.b.get("/dologin", method="POST", body=form, referer=s.b.origin + "/login.html",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    assert r.status in (302, 303), r
+    cookie = received_cookie(r, vhost_text)
+    assert MEMBER_PW not in cookie
+    got = dict(urllib.parse.parse_qsl(session_header(backend_saw(
+        s.b.get("/app/echo", cookie=cookie)))))
+    assert got.get(f"{auth_name}-user") == MEMBER, got
+    assert got.get(f"{auth_name}-pw") == MEMBER_PW, got
+
+
+# ---------------------------------------------------------------------------
+# Status counters
+
+@pytest.fixture(scope="module")
+def status_sites(readme_dir, tls, site_key, module_so):
+    s = start_sites(readme_dir, tls, "status",
+                    [block("server-cookie").text, block("server-status").text],
+                    [block("vhost-cookie").text],
+                    modules=["filter", "status", "authz_host"], values={"key": site_key})
+    yield s
+    stop_sites(s)
+
+
+def test_status_counters_block(status_sites, site_key):
+    s = status_sites
+    script_receive(s, site_key, block("vhost-cookie").text)
+    r = s.b.get("/server-status?auto")
+    assert r.status == 200, r
+    auto = dict(l.split(": ", 1) for l in r.body.decode().splitlines() if ": " in l)
+    assert auto.get("SharedSessionTicketsReplaced") == "1", auto
+    assert auto.get("SharedSessionTicketsRejected") == "0", auto
+    # every counter the README's example shows, except the reasons it elides
+    example = next(b for b in BLOCKS if not b.lang and "SharedSessionCountersSince" in b.text)
+    for line in example.lines():
+        if ": " in line:
+            assert line.split(": ")[0] in auto, (line, sorted(auto))
+    r = s.b.get("/server-status")
+    assert b"Shared session (mod_shared_session)" in r.body, r.body[-2000:]
+
+
+# ---------------------------------------------------------------------------
 # NAME -> the tests that exercise that README block
 
 HANDLERS = {
@@ -1289,4 +1431,6 @@ HANDLERS = {
     "directive-example": [test_directive_example, test_every_directive_has_an_example],
     "troubleshooting-log": [test_troubleshooting_log],
     "inspect": [test_inspect],
+    "vhost-backend": [test_vhost_backend, test_vhost_backend_sees_what_auth_form_keeps],
+    "server-status": [test_status_counters_block],
 }
