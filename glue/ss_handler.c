@@ -375,6 +375,13 @@ static const char *ss_go_mint(request_rec *r, const ss_key *sealer, const ss_sit
     return ticket;
 }
 
+/* Every answer of go that sends the user on is counted. */
+static int ss_go_redirect(request_rec *r, const char *location, const char *referrer_policy)
+{
+    ss_count(SS_COUNT_GO);
+    return ss_see_other(r, location, referrer_policy);
+}
+
 static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *state)
 {
     const ss_site *site = ss_request_site(r, conf);
@@ -425,7 +432,7 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     }
     if (!*session) {
         /* nothing to carry: straight to the page, as a page link would */
-        return ss_see_other(r, where, "no-referrer");
+        return ss_go_redirect(r, where, "no-referrer");
     }
     if (!state) {
         unsigned char probe[SS_STATE_BYTES];
@@ -433,18 +440,18 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
         /* a session that cannot travel is not worth the bounce */
         randombytes_buf(probe, sizeof(probe));
         if (!ss_go_mint(r, sealer, site, target, u.path_query, session, probe)) {
-            return ss_see_other(r, where, "no-referrer");
+            return ss_go_redirect(r, where, "no-referrer");
         }
         /* the flow starts at B, which binds it to the browser */
         where = apr_pstrcat(r->pool, origin, conf->path, "start?from=",
                             ap_escape_urlencoded(r->pool, site->id), "&to=",
                             ap_escape_urlencoded(r->pool, u.path_query), NULL);
-        return ss_see_other(r, where, "origin");
+        return ss_go_redirect(r, where, "origin");
     }
     if (!(ticket = ss_go_mint(r, sealer, site, target, u.path_query, session, s))) {
-        return ss_see_other(r, where, "no-referrer");
+        return ss_go_redirect(r, where, "no-referrer");
     }
-    return ss_see_other(r, apr_pstrcat(r->pool, origin, conf->path, ticket, NULL), "origin");
+    return ss_go_redirect(r, apr_pstrcat(r->pool, origin, conf->path, ticket, NULL), "origin");
 }
 
 /* B's side: a state cookie for this flow, then to A's go with its S. */
@@ -491,7 +498,7 @@ static int ss_handle_start(request_rec *r, const ss_server_conf *conf)
                                                          to, NULL)),
                         "&state=", ss_state_encode(r->pool, s), NULL);
     ss_remove_session_filter(r);
-    ss_count(SS_COUNT_GO);
+    ss_count(SS_COUNT_START);
     return ss_see_other(r, where, "origin");
 }
 

@@ -174,6 +174,7 @@ def test_origin_instead_of_referer(site, b):
     assert_outcome(site, r, "replaced")
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_referer_from_subdomain_of_source(site, b):
     r = b.script(b.mint(), referer="http://www.a.test/x")
     assert_outcome(site, r, "rejected", "referer")
@@ -442,6 +443,7 @@ def assert_state_cookie_dropped(r, b, ticket):
     assert "max-age=0" in sc[0].lower().replace(" ", ""), sc
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("case,next_", [
     ("expired", "/after"), ("replayed", "/after"), ("unknown-source", "/after"),
 ])
@@ -471,6 +473,7 @@ def test_navigation_needs_no_referer(site, b):
         assert len(r.set_cookies("bsess")) == 1
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("case", ["bitflip", "other-destination", "unknown-key",
                                   "malformed"])
 def test_rejected_navigation_that_did_not_open_goes_home(site, b, keys, case):
@@ -488,6 +491,7 @@ def test_rejected_navigation_that_did_not_open_goes_home(site, b, keys, case):
     assert_outcome(site, r, "rejected", reason)
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("next_", [
     "//evil.example", "//evil.example/x", "/\\evil", "/\\\\evil.example",
     "https://evil.example/", "http://evil.example", "evil.example/x",
@@ -508,6 +512,7 @@ def test_forged_next_is_rejected(site, b, keys, next_):
     assert b.page(mine) == {"user": "bob"}
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("payload", ["next-too-long", "srclen-zero", "session-empty",
                                      "truncated"])
 def test_forged_structure_is_rejected(site, b, keys, payload):
@@ -621,6 +626,7 @@ def test_replayed_with_its_state(site, b):
     assert r.set_cookies("bsess") == [], r
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("case", ["bitflip", "other-destination", "expired", "state"])
 def test_failed_ticket_lands_on_the_flows_to(site, b, case):
     """The state cookie carries the page the visitor asked for: a ticket
@@ -728,6 +734,7 @@ def test_fetch_dest_on_an_https_entry(https_entry, tool, keys, dest, result, rea
     assert_outcome(https_entry, r, result, reason)
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 def test_fetch_dest_then_referer_on_an_https_entry(https_entry, tool, keys):
     """Sec-Fetch-Dest: script does not replace the Referer check."""
     b = Client(https_entry, tool, keys["key1"])
