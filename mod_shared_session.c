@@ -60,6 +60,7 @@ static void *ss_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     SS_MERGE(always_replace);
     SS_MERGE(check_referer);
     SS_MERGE(path);
+    SS_MERGE(accept_unbound);
     return conf;
 }
 
@@ -199,6 +200,20 @@ static const char *ss_set_path(cmd_parms *cmd, void *dummy, const char *arg)
     return NULL;
 }
 
+static const char *ss_set_accept_unbound(cmd_parms *cmd, void *dummy, int flag)
+{
+    ss_server_conf *conf = ss_conf(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    ss_replay.directives_seen = 1;
+    conf->accept_unbound = flag;
+    conf->accept_unbound_set = 1;
+    return NULL;
+}
+
 static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -236,6 +251,9 @@ static const command_rec ss_cmds[] = {
                   "URL path where SetHandler shared-session is mounted (default /shared-session/)"),
     AP_INIT_FLAG("SharedSessionCheckReferer", ss_set_check_referer, NULL, RSRC_CONF,
                  "On: a ticket must come with a Referer or Origin of its source site (default On)"),
+    AP_INIT_FLAG("SharedSessionAcceptUnbound", ss_set_accept_unbound, NULL, RSRC_CONF,
+                 "On: accept navigation tickets not bound to the browser, during an "
+                 "upgrade of the sites (default Off)"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
                   "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
     { NULL }
@@ -293,6 +311,43 @@ static int ss_prepare_loader_heads(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* SameSite=Strict on a session cookie: browsers withhold it on the
+ * cross-site redirects of the navigation flow, so "go" finds no session.
+ * Read from the configuration tree (mod_session keeps its settings to
+ * itself); sections inside a <VirtualHost> belong to it. */
+static void ss_check_strict_cookies(ap_directive_t *d, server_rec *main_s, server_rec *vs,
+                                    apr_pool_t *ptemp)
+{
+    for (; d; d = d->next) {
+        server_rec *here = vs;
+
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            server_rec *v;
+
+            for (v = main_s->next; v; v = v->next) {
+                if (v->defn_name && d->filename && !strcmp(v->defn_name, d->filename)
+                    && v->defn_line_number == (unsigned)d->line_num) {
+                    here = v;
+                    break;
+                }
+            }
+        }
+        if ((!strcasecmp(d->directive, "SessionCookieName")
+             || !strcasecmp(d->directive, "SessionDBDCookieName"))
+            && d->args && ap_strcasestr(d->args, "samesite=strict")
+            && ss_conf(vs)->sites->nelts) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00071)
+                         "%s (%s:%d) makes the session cookie SameSite=Strict: browsers "
+                         "withhold it on the cross-site redirects of the navigation flow, "
+                         "so 'go' sends users across without their session; use "
+                         "SameSite=Lax", d->directive, d->filename, d->line_num);
+        }
+        if (d->first_child) {
+            ss_check_strict_cookies(d->first_child, main_s, here, ptemp);
+        }
+    }
+}
+
 static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -342,6 +397,13 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "other site to share sessions with", conf->sites_where);
         }
         needs_cache |= nsites > 0;
+    }
+    ss_check_strict_cookies(ap_conftree, s, s, ptemp);
+    if (ss_conf(s)->accept_unbound) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00070)
+                     "SharedSessionAcceptUnbound On: navigation tickets that are not bound "
+                     "to the browser are accepted (login CSRF); turn it Off once every "
+                     "site sends bound tickets");
     }
     if (needs_cache) {
         return ss_replay_configure(pconf, ptemp);
@@ -413,6 +475,7 @@ session_rec *ss_load_session(request_rec *r)
 static void ss_register_hooks(apr_pool_t *p)
 {
     static const char *const after_session[] = { "mod_session.c", NULL };
+    static const char *const before_forensic[] = { "mod_log_forensic.c", NULL };
 
     ap_hook_pre_config(ss_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ss_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -422,6 +485,9 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_translate_name(ss_translate_name, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(ss_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_log_transaction(ss_log_redact, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* before mod_log_forensic writes the request line */
+    ap_hook_post_read_request(ss_post_read_redact, NULL, before_forensic,
+                              APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */

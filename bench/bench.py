@@ -66,6 +66,12 @@ sys.path.insert(0, str(TOP / "test" / "integration"))
 sys.dont_write_bytecode = True
 
 import pyhttpd  # noqa: E402  (the integration harness: Httpd, children_of)
+import sstickets  # noqa: E402  (the state cookie of the navigation flow)
+
+# the state cookie every navigation ticket of a run is bound to: a browser
+# that started the flow holds it (one flow for all, as wrk sends one cookie)
+NAV_STATE = sstickets.state_text()
+NAV_COOKIE = sstickets.state_cookie(NAV_STATE)
 
 MODULE_SO = BUILD / ".libs" / "mod_shared_session.so"
 TOOL = BUILD / "shared-session-tool"
@@ -299,7 +305,7 @@ class Bench:
         args = [str(TOOL), "mint", "--key", str(self.key), "--src", "a.test",
                 "--dst", dst, "--session", session, "--count", str(count)]
         if nav:
-            args += ["--nav", nav]
+            args += ["--nav", nav, "--state", NAV_STATE]
         with open(path, "w") as f:
             subprocess.run(args, stdout=f, check=True, timeout=300,
                            stdin=subprocess.DEVNULL)
@@ -619,6 +625,7 @@ def ratio_rows_of(b, main_srv, wanted):
     def receiver(size, host="b.test", navigation=False):
         return Side(f"ticket {size} B", host, "/shared-session/",
                     "" if navigation else ".js", referer=referer, check="cookie",
+                    cookie=NAV_COOKIE if navigation else "-",
                     mint=(host, session_of(size), nav if navigation else None),
                     expect_ok=True)
 

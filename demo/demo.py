@@ -731,7 +731,7 @@ class Client:
     def cookies(self, host):
         return dict(self.jar.get(host.lower(), {}))
 
-    def request(self, method, url, referer=None, form=None, timeout=10):
+    def request(self, method, url, referer=None, form=None, timeout=10, dest=None):
         u = urllib.parse.urlsplit(url)
         host = u.hostname
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
@@ -744,6 +744,9 @@ class Client:
                 headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
             if referer:
                 headers["Referer"] = referer
+            if dest:
+                # what a browser says it fetches for (a <script>, a page)
+                headers["Sec-Fetch-Dest"] = dest
             body = None
             if form is not None:
                 body = urllib.parse.urlencode(form)
@@ -765,8 +768,8 @@ class Client:
                 jar[name] = val
         return resp
 
-    def get(self, url, referer=None):
-        return self.request("GET", url, referer=referer)
+    def get(self, url, referer=None, dest="document"):
+        return self.request("GET", url, referer=referer, dest=dest)
 
     def post(self, url, form, referer=None):
         return self.request("POST", url, referer=referer, form=form)
@@ -841,7 +844,7 @@ class Walkthrough:
         loc = r.header("Location")
         path = urllib.parse.urlsplit(r.url)
         shown = f"{path.scheme}://{path.netloc}{path.path}"
-        if "/shared-session/" in path.path and not path.path.endswith("/go"):
+        if "/shared-session/" in path.path and not path.path.endswith(("/go", "/start")):
             ticket = path.path.rsplit("/", 1)[1]
             ticket = ticket[:-3] if ticket.endswith(".js") else ticket
             shown = shown.replace(ticket, short(ticket))
@@ -850,7 +853,7 @@ class Walkthrough:
         line = f"{r.method} {shown} -> {r.status}"
         if loc:
             lu = urllib.parse.urlsplit(loc)
-            if "/shared-session/" in lu.path and not lu.path.endswith("/go"):
+            if "/shared-session/" in lu.path and not lu.path.endswith(("/go", "/start")):
                 t = lu.path.rsplit("/", 1)[1]
                 loc = loc.replace(t, short(t))
             line += f"  Location: {loc}"
@@ -929,7 +932,7 @@ class Walkthrough:
         since = self.log_size(self.b)
         referer = self.a.url("/")
         self.detail(f"(as a browser does for the <script>: Referer: {referer})")
-        r = self.c1.get(self.loader, referer=referer)
+        r = self.c1.get(self.loader, referer=referer, dest="script")
         self.show(r, f"{r.header('Content-Type')}, {len(r.body)} bytes")
         sc = [s for s in r.set_cookies() if s.startswith(COOKIE_NAME + "=")]
         self.expect(r.status == 200 and sc, f"expected 200 with B's Set-Cookie, got "
@@ -970,12 +973,26 @@ class Walkthrough:
         self.detail("A's home page links to B's protected page through A's handler:")
         self.detail(f"  {link}")
         r = c.get(link, referer=self.a.url("/"))
-        self.show(r, "(A mints a navigation ticket)")
+        self.show(r, "(A has a session: the flow starts at B)")
+        loc = r.header("Location") or ""
+        start = self.b.url(HANDLER_PATH + "start?")
+        self.expect(r.status == 303 and loc.startswith(start),
+                    f"expected 303 to {start}…, got {r.status} {loc}")
+        r = c.get(loc, referer=self.a.url("/"))
+        self.show(r, "(B binds the flow to this browser: a state cookie)")
+        loc = r.header("Location") or ""
+        state = [x for x in r.set_cookies() if x.startswith("__Host-ssst-")]
+        self.expect(r.status == 303 and loc.startswith(self.a.url(HANDLER_PATH + "go?"))
+                    and "&state=" in loc and state,
+                    f"expected 303 to A's go with a state and a state cookie, got "
+                    f"{r.status} {loc} {r.set_cookies()}")
+        self.detail(f"B's state cookie: {parse_set_cookie(state[0])[0]}=…; "
+                    + "; ".join(parse_set_cookie(state[0])[3]))
+        r = c.get(loc, referer=self.b.url("/"))
+        self.show(r, "(A mints a navigation ticket bound to that state)")
         loc = r.header("Location") or ""
         self.expect(r.status == 303 and loc.startswith(self.b.url(HANDLER_PATH)),
                     f"expected 303 to {self.b.url(HANDLER_PATH)}…, got {r.status} {loc}")
-        self.detail(f"Referrer-Policy: {r.header('Referrer-Policy')} (so the browser "
-                    f"sends Referer: {self.a.url('/')})")
         since = self.log_size(self.b)
         r = c.get(loc, referer=self.a.url("/"))
         sc = [s for s in r.set_cookies() if s.startswith(COOKIE_NAME + "=")]
@@ -1016,8 +1033,9 @@ class Walkthrough:
             self.skip(4, t4, 2)
         self.say(f"\n=== Navigation flow: a link through A's {HANDLER_PATH}go "
                  f"(works in every browser)")
-        self.run_step(5, f"Log in on A, follow A's link to site B: 303 to B's handler, 303 "
-                         f"to B's protected page, which greets {DEMO_USER}", self.step5)
+        self.run_step(5, f"Log in on A, follow A's link to site B: 303 to B's start, 303 "
+                         f"back to A's go with B's state, 303 to B's handler, 303 to B's "
+                         f"protected page, which greets {DEMO_USER}", self.step5)
         n_ok = sum(1 for _, ok in self.results if ok)
         self.say(f"\nwalkthrough: {n_ok}/{len(self.results)} steps OK"
                  + ("" if self.ok else " - FAILED"))

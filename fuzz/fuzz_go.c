@@ -24,7 +24,14 @@
  *    a refusal has a one-line reason;
  *  - ss_referer_matches only for a parsable URL of the source site's very
  *    scheme, host and port (the scheme's default when its entry names none);
- *    ss_route_name and ss_cache_control_private keep their contracts. */
+ *    ss_route_name and ss_cache_control_private keep their contracts;
+ *  - start's `to` (line 1 as a path): an accepted one is a path that a
+ *    navigation ticket can carry, at most SS_STATE_TO_MAX characters, not
+ *    under the handler's path, and travels through a state cookie's text
+ *    unchanged; a refusal has a one-line reason;
+ *  - line 1 as a request line: what the logs show has no base64url name
+ *    left under the handler's path (but go and start), and no state= value
+ *    but "<state>". */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,7 @@
 #include "ss_host.h"
 #include "ss_request.h"
 #include "ss_sites.h"
+#include "ss_state.h"
 #include "ss_ticket.h"
 #include "ss_url.h"
 
@@ -169,7 +177,11 @@ static void check_route(const char *name)
         FUZZ_CHECK(r == SS_ROUTE_GO);
         return;
     }
-    FUZZ_CHECK(r != SS_ROUTE_GO);
+    if (!strcmp(name, "start")) {
+        FUZZ_CHECK(r == SS_ROUTE_START);
+        return;
+    }
+    FUZZ_CHECK(r != SS_ROUTE_GO && r != SS_ROUTE_START);
     if (r == SS_ROUTE_NAVIGATION) {
         FUZZ_CHECK(tlen == len && tlen > 0 && b64url_only(name, tlen));
     }
@@ -180,6 +192,56 @@ static void check_route(const char *name)
     else {
         FUZZ_CHECK(len == 0 || !b64url_only(name, len));
         FUZZ_CHECK(len <= 3 || strcmp(name + len - 3, ".js") || !b64url_only(name, len - 3));
+    }
+}
+
+#define HANDLER_PATH "/shared-session/"
+
+static void check_start_to(apr_pool_t *p, const char *to)
+{
+    static const unsigned char rnd[SS_STATE_RANDOM_BYTES] = { 1, 2, 3 };
+    const char *why = ss_state_to_check(to, HANDLER_PATH), *text, *back;
+    size_t len = strlen(to);
+
+    if (why) {
+        FUZZ_CHECK(one_line(why));
+        return;
+    }
+    FUZZ_CHECK(len >= 1 && len <= SS_STATE_TO_MAX && ss_next_valid(to, len));
+    FUZZ_CHECK(strncasecmp(to, HANDLER_PATH, strlen(HANDLER_PATH)) != 0);
+    text = ss_state_text(p, rnd, to);
+    FUZZ_CHECK(clean(text));
+    back = ss_state_text_to(p, text, HANDLER_PATH);
+    FUZZ_CHECK(back && !strcmp(back, to));
+}
+
+/* What the logs show of a request line. */
+static void check_line_redact(apr_pool_t *p, const char *line)
+{
+    const char *shown = ss_request_line_redact(p, line, HANDLER_PATH), *at, *st;
+
+    if (!shown) {
+        shown = line;
+    }
+    for (at = strstr(shown, HANDLER_PATH); at; at = strstr(at + 1, HANDLER_PATH)) {
+        const char *name = at + strlen(HANDLER_PATH);
+        size_t n = strcspn(name, "? ");
+
+        /* the first occurrence after the method is the path */
+        if (at != strchr(shown, ' ') + 1 || !strchr(line, ' ')) {
+            break;
+        }
+        FUZZ_CHECK(n == 0 || !b64url_only(name, n) || (n == 2 && !strncmp(name, "go", 2))
+                   || (n == 5 && !strncmp(name, "start", 5))
+                   || !strncmp(name, "<ticket>", 8));
+        if (n == 2 && !strncmp(name, "go", 2) && name[2] == '?') {
+            for (st = strstr(name, "state="); st; st = strstr(st + 1, "state=")) {
+                if (st[-1] == '?' || st[-1] == '&') {
+                    FUZZ_CHECK(!strncmp(st + 6, "<state>", 7));
+                }
+            }
+        }
+        break;
     }
 }
 
@@ -253,6 +315,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_route(args);
     check_cache_control(p, args, 0);
     check_cache_control(p, args, 1);
+    check_start_to(p, args);
+    check_line_redact(p, args);
     fuzz_input_done();
     return 0;
 }

@@ -36,6 +36,7 @@
 #include "ss_session_codec.h"
 #include "ss_html_scan.h"
 #include "ss_request.h"
+#include "ss_state.h"
 #include "ss_kvclient.h"
 #include "ss_replay_floor.h"
 
@@ -69,13 +70,14 @@ typedef struct ss_server_conf {
     int timeout;
     int always_replace;
     int check_referer;
+    int accept_unbound;             /* server config only */
     const char *path;
     /* per site, set at start-up: "<script src=\"" origin path, the head of
      * its loader tag (the filter adds the ticket and SS_LOADER_TAIL) */
     const char **loader_heads;
     apr_size_t *loader_head_lens;
     unsigned int sites_set:1, keys_set:1, timeout_set:1, always_replace_set:1,
-                 check_referer_set:1, path_set:1;
+                 check_referer_set:1, path_set:1, accept_unbound_set:1;
 } ss_server_conf;
 
 /* The replay cache is one per server process tree (server config only). */
@@ -116,6 +118,7 @@ ss_reason ss_replay_claim(request_rec *r, const ss_ticket *t, int timeout);
 int ss_translate_name(request_rec *r);
 int ss_map_to_storage(request_rec *r);
 int ss_log_redact(request_rec *r);
+int ss_post_read_redact(request_rec *r);
 int ss_handler(request_rec *r);
 
 /* glue/ss_filter.c */

@@ -1,8 +1,11 @@
-/* The shared-session handler: receiving tickets (docs/PROTOCOL.md, "Opening a
- * ticket: checks and reasons", "The script flow") and sending users across
- * with "go" ("The navigation flow", A's side). */
+/* The shared-session handler: receiving tickets (docs/PROTOCOL.md, "The
+ * script flow", "The navigation flow", "Opening a ticket: checks and
+ * reasons"), sending users across with "go" (A's side) and starting a
+ * navigation flow with "start" (B's side, "The state binding"). */
 
 #include "ss_glue.h"
+#include "ss_state.h"
+#include <sodium.h>
 
 /* ---- handler: receiving tickets ------------------------------------------- */
 
@@ -15,6 +18,41 @@ typedef struct {
     int opened;
     int was_empty;
 } ss_outcome;
+
+/* What a navigation request carries for the state binding: S from the
+ * ticket's clear header, and the state cookie that digests to it. */
+typedef struct {
+    unsigned char s[SS_STATE_BYTES];
+    const char *cookie_name;    /* the flow's cookie name, when sent */
+    const char *cookie_text;    /* its text, when it digests to S */
+} ss_state_seen;
+
+static int ss_site_secure(const ss_site *site)
+{
+    return site && !strcmp(site->scheme, "https");
+}
+
+/* The state cookie's header text: set (text) or deleted (NULL). */
+static const char *ss_state_set_cookie(request_rec *r, const ss_server_conf *conf,
+                                       const char *name, const char *text, int secure)
+{
+    return apr_psprintf(r->pool, "%s=%s; Path=/; Max-Age=%d; %sHttpOnly; SameSite=Lax",
+                        name, text ? text : "", text ? conf->timeout : 0,
+                        secure ? "Secure; " : "");
+}
+
+/* Script tickets come from a <script>: Sec-Fetch-Dest says so wherever the
+ * browser sends it, and every browser in which the script flow works sends
+ * it to https sites (the entry's scheme, whatever terminates TLS). */
+static int ss_fetch_dest_ok(request_rec *r, const ss_site *site)
+{
+    const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+
+    if (!dest) {
+        return !ss_site_secure(site);
+    }
+    return !strcasecmp(dest, "script");
+}
 
 /* The only session write on a receiving URL is ours: mod_session's own
  * output filter would otherwise save a second (blank) record after ours when
@@ -66,7 +104,8 @@ static void ss_single_set_cookie(request_rec *r)
 }
 
 static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *ticket,
-                       apr_size_t len, ss_mode want, ss_outcome *o)
+                       apr_size_t len, ss_mode want, const ss_state_seen *seen,
+                       ss_outcome *o)
 {
     const ss_site *site = ss_request_site(r, conf);
     const ss_site *src;
@@ -112,13 +151,27 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
         o->reason = SS_R_MODE;
         return;
     }
-    referer = apr_table_get(r->headers_in, "Referer");
-    if (!referer || !*referer) {
-        referer = apr_table_get(r->headers_in, "Origin");
-    }
-    if (conf->check_referer && !ss_referer_matches(r->pool, referer, src)) {
-        o->reason = SS_R_REFERER;
+    if (t.cookie_pairs) {
+        /* an application's cookie, for a site that shares one: here the
+         * session is mod_session's */
+        o->reason = SS_R_KIND;
         return;
+    }
+    if (want == SS_MODE_SCRIPT) {
+        if (!ss_fetch_dest_ok(r, site)) {
+            o->reason = SS_R_FETCH_DEST;
+            return;
+        }
+        /* defence in depth: a redirect keeps the Referer of the page where
+         * it started, so this alone proves nothing */
+        referer = apr_table_get(r->headers_in, "Referer");
+        if (!referer || !*referer) {
+            referer = apr_table_get(r->headers_in, "Origin");
+        }
+        if (conf->check_referer && !ss_referer_matches(r->pool, referer, src)) {
+            o->reason = SS_R_REFERER;
+            return;
+        }
     }
     if (!(z = ss_load_session(r))) {
         o->reason = SS_R_NO_SESSION;
@@ -127,7 +180,26 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
                       "store where SetHandler shared-session is", conf->path);
         return;
     }
+    if (want == SS_MODE_NAVIGATION && t.version != SS_TICKET_VERSION_2
+        && !conf->accept_unbound) {
+        o->reason = SS_R_STATE;
+        return;
+    }
+    /* claimed before the state is compared: a ticket that fails the
+     * state is used up, so nobody can try it against other browsers */
     if ((o->reason = ss_replay_claim(r, &t, conf->timeout)) != SS_OK) {
+        return;
+    }
+    if (want == SS_MODE_NAVIGATION && t.version != SS_TICKET_VERSION_2) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01050)
+                      "accepting a navigation ticket from %s that is not bound to "
+                      "this browser (SharedSessionAcceptUnbound On): turn it Off "
+                      "once every site sends bound tickets", src->id);
+    }
+    else if (want == SS_MODE_NAVIGATION
+             && (!seen->cookie_text
+                 || sodium_memcmp(t.state, seen->s, SS_STATE_BYTES) != 0)) {
+        o->reason = SS_R_STATE;
         return;
     }
     o->was_empty = ss_session_is_empty(z);
@@ -166,11 +238,11 @@ static int ss_see_other(request_rec *r, const char *location, const char *referr
 /* Puts "<ticket>" in place of the ticket in what the access log shows. */
 static void ss_redact_request(request_rec *r, const char *prefix, int script)
 {
-    const char *shown = apr_pstrcat(r->pool, prefix, "<ticket>", script ? ".js" : "", NULL);
+    char *shown = apr_pstrcat(r->pool, prefix, "<ticket>", script ? ".js" : "", NULL);
 
-    r->uri = (char *)shown;
-    r->unparsed_uri = (char *)shown;
-    r->parsed_uri.path = (char *)shown;
+    r->uri = shown;
+    r->unparsed_uri = shown;
+    r->parsed_uri.path = shown;
     r->parsed_uri.query = NULL;
     r->args = NULL;
     r->the_request = apr_pstrcat(r->pool, r->method, " ", shown,
@@ -193,12 +265,43 @@ static void ss_note_outcome(request_rec *r, const ss_outcome *o, ss_mode mode)
                   o->dst ? o->dst : "-", o->was_empty);
 }
 
+/* The state cookie a navigation ticket names in its clear header, looked
+ * up before the ticket is opened: a ticket that fails still lands the
+ * visitor on the `to` the cookie carries, and the cookie is dropped. */
+static void ss_state_look(request_rec *r, const ss_server_conf *conf, const char *ticket,
+                          apr_size_t len, ss_state_seen *seen)
+{
+    const ss_site *site = ss_request_site(r, conf);
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    int secure = ss_site_secure(site);
+    ss_ticket head;
+
+    memset(seen, 0, sizeof(*seen));
+    if (!site || ss_ticket_peek(ticket, len, &head) != SS_OK
+        || head.version != SS_TICKET_VERSION_2) {
+        return;
+    }
+    memcpy(seen->s, head.state, SS_STATE_BYTES);
+    seen->cookie_name = ss_state_cookie_name(r->pool, seen->s, secure);
+    if (!cookies || !ap_strstr_c(cookies, seen->cookie_name)) {
+        seen->cookie_name = NULL;
+        return;
+    }
+    seen->cookie_text = ss_state_cookie_find(r->pool, cookies, seen->s, secure);
+}
+
 static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
                             const char *ticket, apr_size_t len, ss_mode mode)
 {
     ss_outcome o = { SS_OK, NULL, NULL, NULL, NULL, 0, 0 };
+    ss_state_seen seen;
+    const char *where;
 
-    ss_receive(r, conf, ticket, len, mode, &o);
+    memset(&seen, 0, sizeof(seen));
+    if (mode == SS_MODE_NAVIGATION) {
+        ss_state_look(r, conf, ticket, len, &seen);
+    }
+    ss_receive(r, conf, ticket, len, mode, &seen, &o);
     ss_remove_session_filter(r);
     ss_note_outcome(r, &o, mode);
     ss_ticket_seen(r, conf, o.result, o.reason, ticket, len);
@@ -211,14 +314,28 @@ static int ss_handle_ticket(request_rec *r, const ss_server_conf *conf,
         ap_set_content_length(r, 0);
         return OK;
     }
-    return ss_see_other(r, o.opened && o.next && *o.next ? o.next : "/", "no-referrer");
+    /* the flow is over, whatever the outcome */
+    if (seen.cookie_name) {
+        apr_table_addn(r->headers_out, "Set-Cookie",
+                       ss_state_set_cookie(r, conf, seen.cookie_name, NULL,
+                                           ss_site_secure(ss_request_site(r, conf))));
+    }
+    /* next when the ticket opened, else the page the flow was started for */
+    if (o.opened) {
+        where = o.next && *o.next ? o.next : "/";
+    }
+    else if (!seen.cookie_text
+             || !(where = ss_state_text_to(r->pool, seen.cookie_text, conf->path))) {
+        where = "/";
+    }
+    return ss_see_other(r, where, "no-referrer");
 }
 
-/* ---- handler: sending users across ("go") ----------------------------------- */
+/* ---- handler: sending users across ("go") and starting a flow ("start") ---- */
 
-static int ss_go_refuse(request_rec *r, const char *why)
+static int ss_refuse(request_rec *r, const char *name, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01020) "go refused: %s", why);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01020) "%s refused: %s", name, why);
     r->status = HTTP_BAD_REQUEST;
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     ap_set_content_type(r, "text/plain; charset=utf-8");
@@ -228,66 +345,160 @@ static int ss_go_refuse(request_rec *r, const char *why)
     return OK;
 }
 
-static int ss_handle_go(request_rec *r, const ss_server_conf *conf)
+/* A version-2 navigation ticket for target, bound to s, or NULL (logged)
+ * when the session does not fit into one. */
+static const char *ss_go_mint(request_rec *r, const ss_key *sealer, const ss_site *site,
+                              const ss_site *target, const char *next, const char *session,
+                              const unsigned char s[SS_STATE_BYTES])
+{
+    char *ticket = NULL;
+    ss_ticket t;
+    apr_status_t rv;
+
+    memset(&t, 0, sizeof(t));
+    t.version = SS_TICKET_VERSION_2;
+    memcpy(t.state, s, SS_STATE_BYTES);
+    t.iat = apr_time_sec(r->request_time);
+    t.mode = SS_MODE_NAVIGATION;
+    t.src = site->id;
+    t.next = next;
+    t.session = session;
+    rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, &ticket);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(01021)
+                      "no ticket for %s: the session (%" APR_SIZE_T_FMT " bytes) does not "
+                      "fit into a ticket of %d characters (a ticket URL longer than "
+                      "LimitRequestLine is refused by %s too)", target->id,
+                      strlen(session), SS_TICKET_MAX_CHARS, target->id);
+        return NULL;
+    }
+    return ticket;
+}
+
+/* Every answer of go that sends the user on is counted. */
+static int ss_go_redirect(request_rec *r, const char *location, const char *referrer_policy)
+{
+    ss_count(SS_COUNT_GO);
+    return ss_see_other(r, location, referrer_policy);
+}
+
+static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *state)
 {
     const ss_site *site = ss_request_site(r, conf);
     const ss_site *target;
-    const char *to = ss_query_param(r->pool, r->args, "to"), *err, *where, *ticket = NULL, *authority, *session;
+    const char *to = ss_query_param(r->pool, r->args, "to"), *err, *where, *ticket = NULL;
+    const char *session, *origin;
     const ss_key *sealer = conf->keys ? ss_keyring_sealer(conf->keys) : NULL;
+    unsigned char s[SS_STATE_BYTES];
     session_rec *z;
     ss_url u;
 
     if (!site && ss_request_site_within(r, conf)) {
-        return ss_go_refuse(r, "this host is a subdomain of a site that shares sessions: "
-                            "go works on the site's own host only");
+        return ss_refuse(r, "go", "this host is a subdomain of a site that shares sessions: "
+                         "go works on the site's own host only");
     }
     if (!site || !sealer) {
-        return ss_go_refuse(r, "this host is not one of SharedSessionSites");
+        return ss_refuse(r, "go", "this host is not one of SharedSessionSites");
+    }
+    if (to && strlen(to) > SS_STATE_TO_MAX) {
+        return ss_refuse(r, "go", "to= is longer than 2048 characters");
     }
     target = ss_go_target(r->pool, (const ss_site *)conf->sites->elts, conf->sites->nelts,
                           site, to, &u, &err);
     if (!target) {
-        return ss_go_refuse(r, err);
+        return ss_refuse(r, "go", err);
     }
-    authority = u.port_given ? apr_psprintf(r->pool, "%s:%d", u.host, u.port) : u.host;
-    where = apr_pstrcat(r->pool, u.scheme, "://", authority, u.path_query, NULL);
+    if (state && !ss_state_decode(state, s)) {
+        return ss_refuse(r, "go", "state= is not a state of the navigation flow");
+    }
+    if (state) {
+        const char *dest = apr_table_get(r->headers_in, "Sec-Fetch-Dest");
+
+        if (dest && strcasecmp(dest, "document")) {
+            return ss_refuse(r, "go", "go with a state= answers top-level navigations only");
+        }
+    }
+    /* the target entry's own scheme, host and port */
+    origin = ss_site_origin(r->pool, target);
+    where = apr_pstrcat(r->pool, origin, u.path_query, NULL);
+    ss_remove_session_filter(r);
 
     z = ss_load_session(r);
     session = z ? ss_session_encode(r->pool, z->entries) : "";
-    if (*session) {
-        ss_ticket t;
-        apr_status_t rv;
-
-        memset(&t, 0, sizeof(t));
-        t.iat = apr_time_sec(r->request_time);
-        t.mode = SS_MODE_NAVIGATION;
-        t.src = site->id;
-        t.next = u.path_query;
-        t.session = session;
-        rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, (char **)&ticket);
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(01021)
-                          "no ticket for %s: the session does not fit into a ticket "
-                          "of %d characters", target->id, SS_TICKET_MAX_CHARS);
-            ticket = NULL;
-        }
-    }
-    else if (!z) {
+    if (!z) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01022)
                       "mod_session is not on at %s: 'go' sends users across without "
                       "their session", conf->path);
     }
-    if (ticket) {
-        /* the entry's scheme, so the entry's port: an entry without one
-         * was matched on the default port of to's scheme, which need not
-         * be the default port of the entry's scheme */
-        authority = target->port ? apr_psprintf(r->pool, "%s:%d", u.host, target->port)
-                                 : u.host;
-        where = apr_pstrcat(r->pool, target->scheme, "://", authority, conf->path,
-                            ticket, NULL);
+    if (!*session) {
+        /* nothing to carry: straight to the page, as a page link would */
+        return ss_go_redirect(r, where, "no-referrer");
     }
+    if (!state) {
+        unsigned char probe[SS_STATE_BYTES];
+
+        /* a session that cannot travel is not worth the bounce */
+        randombytes_buf(probe, sizeof(probe));
+        if (!ss_go_mint(r, sealer, site, target, u.path_query, session, probe)) {
+            return ss_go_redirect(r, where, "no-referrer");
+        }
+        /* the flow starts at B, which binds it to the browser */
+        where = apr_pstrcat(r->pool, origin, conf->path, "start?from=",
+                            ap_escape_urlencoded(r->pool, site->id), "&to=",
+                            ap_escape_urlencoded(r->pool, u.path_query), NULL);
+        return ss_go_redirect(r, where, "origin");
+    }
+    if (!(ticket = ss_go_mint(r, sealer, site, target, u.path_query, session, s))) {
+        return ss_go_redirect(r, where, "no-referrer");
+    }
+    return ss_go_redirect(r, apr_pstrcat(r->pool, origin, conf->path, ticket, NULL), "origin");
+}
+
+/* B's side: a state cookie for this flow, then to A's go with its S. */
+static int ss_handle_start(request_rec *r, const ss_server_conf *conf)
+{
+    const ss_site *site = ss_request_site(r, conf);
+    const char *from = ss_query_param(r->pool, r->args, "from");
+    const char *to = ss_query_param(r->pool, r->args, "to");
+    const char *err, *text, *evict, *where;
+    const ss_site *src;
+    unsigned char rnd[SS_STATE_RANDOM_BYTES], s[SS_STATE_BYTES];
+    int secure = ss_site_secure(site);
+
+    if (!site || !conf->keys) {
+        return ss_refuse(r, "start", "this host is not one of SharedSessionSites");
+    }
+    if (!from || !*from) {
+        return ss_refuse(r, "start", "missing the from= parameter (a site id)");
+    }
+    src = ss_site_by_id(conf, from);
+    if (!src || src == site) {
+        return ss_refuse(r, "start", "from= is not one of the other SharedSessionSites");
+    }
+    if ((err = ss_state_to_check(to, conf->path))) {
+        return ss_refuse(r, "start", err);
+    }
+    randombytes_buf(rnd, sizeof(rnd));
+    text = ss_state_text(r->pool, rnd, to);
+    sodium_memzero(rnd, sizeof(rnd));
+    ss_state_digest(text, strlen(text), s);
+
+    /* at most four flows at once: the oldest goes first */
+    evict = ss_state_cookie_evict(r->pool, apr_table_get(r->headers_in, "Cookie"), secure);
+    if (evict) {
+        apr_table_addn(r->headers_out, "Set-Cookie",
+                       ss_state_set_cookie(r, conf, evict, NULL, secure));
+    }
+    apr_table_addn(r->headers_out, "Set-Cookie",
+                   ss_state_set_cookie(r, conf, ss_state_cookie_name(r->pool, s, secure),
+                                       text, secure));
+    where = apr_pstrcat(r->pool, ss_site_origin(r->pool, src), conf->path, "go?to=",
+                        ap_escape_urlencoded(r->pool,
+                                             apr_pstrcat(r->pool, ss_site_origin(r->pool, site),
+                                                         to, NULL)),
+                        "&state=", ss_state_encode(r->pool, s), NULL);
     ss_remove_session_filter(r);
-    ss_count(SS_COUNT_GO);
+    ss_count(SS_COUNT_START);
     return ss_see_other(r, where, "origin");
 }
 
@@ -298,7 +509,26 @@ typedef struct {
     ss_route route;
     const char *ticket;     /* the ticket, before the request shows "<ticket>" */
     apr_size_t len;
+    const char *state;      /* go: its state=, before the request shows "<state>" */
 } ss_request_note;
+
+/* Puts "<state>" in place of go's state in what the logs show. */
+static void ss_redact_state(request_rec *r)
+{
+    const char *args = ss_query_redact(r->pool, r->args, "state", "<state>");
+    char *shown;
+
+    if (!args) {
+        return;
+    }
+    shown = apr_pstrcat(r->pool, r->uri, "?", args, NULL);
+    r->args = shown + strlen(r->uri) + 1;
+    r->parsed_uri.query = r->args;
+    r->unparsed_uri = shown;
+    r->the_request = apr_pstrcat(r->pool, r->method, " ", shown,
+                                 r->protocol ? " " : "", r->protocol ? r->protocol : "",
+                                 NULL);
+}
 
 /* Names under SharedSessionPath are not files: claim them at translation
  * and skip the directory walk, as mod_proxy does for its URLs (otherwise
@@ -321,13 +551,36 @@ int ss_translate_name(request_rec *r)
         ss_redact_request(r, apr_pstrmemdup(r->pool, r->uri, plen),
                           note->route == SS_ROUTE_SCRIPT);
     }
+    else if (note->route == SS_ROUTE_GO) {
+        note->state = ss_query_param(r->pool, r->args, "state");
+        ss_redact_state(r);
+    }
     ap_set_module_config(r->request_config, &shared_session_module, note);
     r->filename = apr_pstrcat(r->pool, SS_HANDLER ":", r->uri, NULL);
     return OK;
 }
 
+/* The raw request line, as mod_log_forensic logs it in post_read_request
+ * (this hook runs before it) and as a refused request logs it. */
+static void ss_redact_line(request_rec *r)
+{
+    const ss_server_conf *conf = ss_conf(r->server);
+    const char *shown;
+
+    if ((shown = ss_request_line_redact(r->pool, r->the_request, conf->path))) {
+        r->the_request = apr_pstrdup(r->pool, shown);
+    }
+}
+
+int ss_post_read_redact(request_rec *r)
+{
+    ss_redact_line(r);
+    return DECLINED;
+}
+
 /* A request that core refuses before translate_name (a header over
- * LimitRequestFieldSize, too many headers, a bad Host: 400) is still logged,
+ * LimitRequestFieldSize, too many headers, a bad Host: 400; a request line
+ * over LimitRequestLine: 414, with no URI parsed at all) is still logged,
  * with its request line as it came, and its ticket still valid: hide the
  * ticket there too, before mod_log_config writes the line. */
 int ss_log_redact(request_rec *r)
@@ -336,9 +589,11 @@ int ss_log_redact(request_rec *r)
     apr_size_t plen = strlen(conf->path), len = 0;
     ss_route route;
 
-    if (!r->uri || (r->request_config
-                    && ap_get_module_config(r->request_config, &shared_session_module))
-        || strncmp(r->uri, conf->path, plen)) {
+    if (r->request_config && ap_get_module_config(r->request_config, &shared_session_module)) {
+        return DECLINED;
+    }
+    ss_redact_line(r);
+    if (!r->uri || strncmp(r->uri, conf->path, plen)) {
         return DECLINED;
     }
     route = ss_route_name(r->uri + plen, &len);
@@ -376,7 +631,10 @@ int ss_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (note->route == SS_ROUTE_GO) {
-        return ss_handle_go(r, conf);
+        return ss_handle_go(r, conf, note->state);
+    }
+    if (note->route == SS_ROUTE_START) {
+        return ss_handle_start(r, conf);
     }
     return ss_handle_ticket(r, conf, note->ticket, note->len,
                             note->route == SS_ROUTE_SCRIPT ? SS_MODE_SCRIPT

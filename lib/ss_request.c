@@ -16,6 +16,9 @@ ss_route ss_route_name(const char *name, size_t *ticket_len)
     if (!strcmp(name, "go")) {
         return SS_ROUTE_GO;
     }
+    if (!strcmp(name, "start")) {
+        return SS_ROUTE_START;
+    }
     *ticket_len = len > 3 && !strcmp(name + len - 3, ".js") ? len - 3 : len;
     if (*ticket_len == 0) {
         return SS_ROUTE_NOT_FOUND;
@@ -42,6 +45,77 @@ const char *ss_query_param(apr_pool_t *p, const char *args, const char *name)
         pair = end ? end + 1 : NULL;
     }
     return NULL;
+}
+
+const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
+                            const char *shown)
+{
+    size_t nlen = strlen(name);
+    const char *pair = args, *out = "";
+    int found = 0;
+
+    while (pair && *pair) {
+        const char *end = strchr(pair, '&');
+        size_t plen = end ? (size_t)(end - pair) : strlen(pair);
+        const char *piece = apr_pstrmemdup(p, pair, plen);
+
+        if (plen > nlen && pair[nlen] == '=' && !strncmp(pair, name, nlen)) {
+            piece = apr_pstrcat(p, name, "=", shown, NULL);
+            found = 1;
+        }
+        out = apr_pstrcat(p, out, piece, end ? "&" : "", NULL);
+        pair = end ? end + 1 : NULL;
+    }
+    return found ? out : NULL;
+}
+
+const char *ss_request_line_redact(apr_pool_t *p, const char *line,
+                                   const char *handler_path)
+{
+    size_t hlen = strlen(handler_path), nlen;
+    const char *target, *path, *name, *rest, *q, *sp, *args, *redacted;
+
+    if (!line || !(target = strchr(line, ' '))) {
+        return NULL;
+    }
+    target++;
+    path = target;
+    if (*path != '/') {
+        /* absolute form: scheme://authority/path */
+        const char *auth = strstr(path, "://");
+
+        if (!auth || auth > path + 8 || !(path = strchr(auth + 3, '/'))) {
+            return NULL;
+        }
+        if ((sp = strchr(target, ' ')) && sp < path) {
+            return NULL;
+        }
+    }
+    if (strncmp(path, handler_path, hlen)) {
+        return NULL;
+    }
+    name = path + hlen;
+    nlen = strcspn(name, "? ");
+    rest = name + nlen;
+    if ((nlen == 2 && !strncmp(name, "go", 2)) || (nlen == 5 && !strncmp(name, "start", 5))) {
+        if (*rest != '?') {
+            return NULL;
+        }
+        q = rest + 1;
+        sp = strchr(q, ' ');
+        args = sp ? apr_pstrmemdup(p, q, (size_t)(sp - q)) : q;
+        if (!(redacted = ss_query_redact(p, args, "state", "<state>"))) {
+            return NULL;
+        }
+        return apr_pstrcat(p, apr_pstrmemdup(p, line, (size_t)(q - line)), redacted,
+                           sp ? sp : "", NULL);
+    }
+    if (nlen == 0) {
+        return NULL;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, line, (size_t)(name - line)), "<ticket>",
+                       nlen > 3 && !strncmp(name + nlen - 3, ".js", 3) ? ".js" : "",
+                       rest, NULL);
 }
 
 const ss_site *ss_go_target(apr_pool_t *p, const ss_site *sites, int nsites,

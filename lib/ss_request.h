@@ -12,19 +12,34 @@
 typedef enum {
     SS_ROUTE_NOT_FOUND = 0,   /* 404 */
     SS_ROUTE_GO,              /* "go": send the user to another site */
+    SS_ROUTE_START,           /* "start": B's side of a navigation flow */
     SS_ROUTE_SCRIPT,          /* "TICKET.js" */
     SS_ROUTE_NAVIGATION       /* "TICKET" */
 } ss_route;
 
 /* Routes the name after SharedSessionPath (docs/PROTOCOL.md, "Answers and
- * headers"): "go"; X.js or X where X is base64url characters only (a ticket,
- * good or bad); anything else (empty, a '/', other characters) is not found.
- * For tickets *ticket_len is the length of X. */
+ * headers"): "go", "start"; X.js or X where X is base64url characters only
+ * (a ticket, good or bad); anything else (empty, a '/', other characters) is
+ * not found.  For tickets *ticket_len is the length of X. */
 ss_route ss_route_name(const char *name, size_t *ticket_len);
 
 /* The decoded value of the first parameter called name in a query string
  * ("a=1&to=..."), or NULL when there is none; "" when it does not decode. */
 const char *ss_query_param(apr_pool_t *p, const char *args, const char *name);
+
+/* The query string args with the value of every parameter called name
+ * replaced by shown ("to=x&state=<state>"), or NULL when args has no
+ * such parameter. */
+const char *ss_query_redact(apr_pool_t *p, const char *args, const char *name,
+                            const char *shown);
+
+/* A raw request line ("GET /shared-session/TICKET.js HTTP/1.1", perhaps
+ * cut short by LimitRequestLine, perhaps with an absolute URL) as the logs
+ * may show it: a name under handler_path other than "go" and "start" becomes
+ * "<ticket>" (".js" kept), and the state of go becomes "<state>".  NULL when
+ * nothing needs hiding. */
+const char *ss_request_line_redact(apr_pool_t *p, const char *line,
+                                   const char *handler_path);
 
 /* Where "go" may send a user (docs/PROTOCOL.md, "The navigation flow"): `to` must be an absolute
  * http(s) URL on the very host of one of the sites other than current (a

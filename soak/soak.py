@@ -52,8 +52,11 @@ a check failed, 2 on a usage or set-up error.
 """
 
 import argparse
+import base64
+import hashlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -77,7 +80,13 @@ SOAK_ROOT = pyhttpd.BUILD / "build" / "soak"
 
 NEXT = "/after?x=1"
 A_COOKIE = "asess=user=alice&role=admin"
-B_COOKIE = "bsess=user=bob&cart=3"
+# Navigation tickets are bound to the state cookie of the browser that
+# started the flow at B's start: every navigation ticket of a run is bound
+# to this one, which the navigation requests carry beside B's session.
+NAV_STATE = secrets.token_urlsafe(16)
+NAV_STATE_COOKIE = "ssst-{}={}".format(base64.urlsafe_b64encode(
+    hashlib.blake2b(NAV_STATE.encode(), digest_size=16).digest()).decode()[:8], NAV_STATE)
+B_COOKIE = "bsess=user=bob&cart=3; " + NAV_STATE_COOKIE
 SESSION = "user=alice&role=admin"
 BIG_SHMCB = 32 * 1024 * 1024
 EXPECTED_KEYS = {"page:200", "script:200", "nav:303"}
@@ -303,7 +312,7 @@ def mint_file(tool, key, path, count, nav=None, src="a.test", dst="b.test"):
     args = [str(tool.path), "mint", "--key", str(key), "--src", src, "--dst", dst,
             "--session", SESSION, "--count", str(count)]
     if nav:
-        args += ["--nav", nav]
+        args += ["--nav", nav, "--state", NAV_STATE]
     with open(path, "w") as f:
         cp = subprocess.run(args, stdout=f, stderr=subprocess.PIPE, text=True, timeout=300)
     if cp.returncode != 0:
@@ -442,7 +451,7 @@ class Prober:
         args = ["mint", "--key", key or self.key, "--src", "a.test", "--dst", "b.test",
                 "--session", "user=probe"]
         if nav:
-            args += ["--nav", NEXT]
+            args += ["--nav", NEXT, "--state", NAV_STATE]
         return self.tool.run(*args, check=True).stdout.strip()
 
     def send(self, ticket, label, expect, cookie=None):

@@ -17,6 +17,7 @@ import time
 import urllib.parse
 
 import pyhttpd
+import sstickets
 from pyhttpd import cookie_pair
 
 SET_CGI = """#!/bin/sh
@@ -147,6 +148,10 @@ class Client:
         self.cookie = cookie
         self.port = port or h.port
         self.path = path
+        self.secure = False
+        # navigation tickets minted here and the state cookie each is bound
+        # to: the browser that started the flow holds that cookie
+        self.states = {}
 
     @property
     def host_header(self):
@@ -159,12 +164,29 @@ class Client:
         return f"http://{host or self.src}/page"
 
     def mint(self, session="user=alice", src=None, dst=None, nav=None, iat=None,
-             key=None):
-        return self.tool.mint(key or self.key, src or self.src, dst or self.host,
-                              session=session, nav=nav, iat=iat)
+             key=None, bound=True, to=None):
+        """A ticket; a navigation ticket is bound to a new state cookie of
+        this client (carrying `to` when given) unless bound is False (a
+        version-1 ticket, as sites before the state binding sent)."""
+        if nav is None or not bound:
+            return self.tool.mint(key or self.key, src or self.src, dst or self.host,
+                                  session=session, nav=nav, iat=iat)
+        text = sstickets.state_text(to=to)
+        t = sstickets.seal(sstickets.key_from_file(key or self.key), src or self.src,
+                           dst or self.host,
+                           session, sstickets.MODE_NAVIGATION, nav, iat=iat,
+                           state=sstickets.state_of(text))
+        self.states[t] = text
+        return t
 
-    def _headers(self, cookie=None, referer=True, origin=None, extra=()):
+    def state_cookie(self, ticket):
+        """'name=text' of the state cookie a bound ticket belongs to."""
+        return sstickets.state_cookie(self.states[ticket], self.secure)
+
+    def _headers(self, cookie=None, referer=True, origin=None, extra=(), state=None):
         hs = []
+        if state:
+            cookie = f"{cookie}; {state}" if cookie else state
         if referer is True:
             hs.append(("Referer", self.referer()))
         elif referer:
@@ -183,10 +205,14 @@ class Client:
                                headers=self._headers(cookie, referer, origin, extra))
 
     def navigate(self, ticket, cookie=None, referer=True, origin=None, host=None,
-                 extra=()):
+                 extra=(), state=True):
+        """B's ticket URL; the state cookie the ticket is bound to rides
+        along (state True), or the 'name=text' given, or none (False)."""
+        if state is True:
+            state = self.state_cookie(ticket) if ticket in self.states else None
         return pyhttpd.request(self.port, f"{self.path}{ticket}",
                                host=host or self.host_header,
-                               headers=self._headers(cookie, referer, origin, extra))
+                               headers=self._headers(cookie, referer, origin, extra, state))
 
     def page(self, cookie):
         """B's session as seen by the next request with this cookie."""
@@ -214,3 +240,51 @@ def wait_until(pred, timeout=3.0):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(0.02)
+
+
+class Browser:
+    """A scripted browser for the navigation flow: follows redirects across
+    the test's host names (all served on one loopback port, as Chromium's
+    --host-resolver-rules maps them), keeps cookies per host (Max-Age=0
+    deletes), and sends Sec-Fetch-Dest: document on every navigation."""
+
+    def __init__(self, h, port=None):
+        self.h = h
+        self.port = port or h.port
+        self.jar = {}           # host -> {name: value}
+
+    def set_cookie(self, host, pair):
+        name, _, value = pair.partition("=")
+        self.jar.setdefault(host, {})[name.strip()] = value.strip()
+
+    def cookies(self, host):
+        return dict(self.jar.get(host, {}))
+
+    def _store(self, host, resp):
+        for sc in resp.header_all("Set-Cookie"):
+            name, _, value = sc.split(";")[0].partition("=")
+            attrs = pyhttpd.cookie_attrs(sc)
+            if attrs.get("max-age") == "0":
+                self.jar.get(host, {}).pop(name.strip(), None)
+            else:
+                self.jar.setdefault(host, {})[name.strip()] = value.strip()
+
+    def navigate(self, url, max_hops=8, fetch_dest="document", stop_after=None):
+        """GETs url and follows 303s; returns [(url, response), ...] (after
+        stop_after requests at the latest)."""
+        hops = []
+        for _ in range(stop_after or max_hops):
+            u = urllib.parse.urlsplit(url)
+            host = u.hostname
+            path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+            jar = self.jar.get(host, {})
+            hs = [("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))] if jar else []
+            if fetch_dest:
+                hs.append(("Sec-Fetch-Dest", fetch_dest))
+            r = pyhttpd.request(self.port, path, host=u.netloc, headers=hs)
+            self._store(host, r)
+            hops.append((url, r))
+            if r.status not in (301, 302, 303, 307, 308) or len(hops) == stop_after:
+                return hops
+            url = urllib.parse.urljoin(url, r.header("Location"))
+        raise AssertionError(f"more than {max_hops} redirects: {[h[0] for h in hops]}")

@@ -16,6 +16,7 @@ import nacl.bindings as sodium
 CONTEXT = b"ShSessV1"
 MODE_SCRIPT = 1
 MODE_NAVIGATION = 2
+MODE_COOKIE_PAIRS = 0x10
 
 
 def kdf(size, subkey_id, key, context=CONTEXT):
@@ -51,8 +52,9 @@ def derive(key):
 
 
 def seal(key, src, dst, session="user=alice", mode=MODE_SCRIPT, next_="",
-         iat=None, nonce=None, raw_payload=None):
-    """A ticket, with no validation at all (that is the point)."""
+         iat=None, nonce=None, raw_payload=None, state=None):
+    """A ticket, with no validation at all (that is the point); with a
+    state (S, 16 bytes) a version-2 ticket bound to it."""
     ek, kid = derive(key)
     iat = int(time.time()) if iat is None else iat
     nonce = os.urandom(24) if nonce is None else nonce
@@ -64,20 +66,56 @@ def seal(key, src, dst, session="user=alice", mode=MODE_SCRIPT, next_="",
                    + session.encode())
     else:
         payload = raw_payload
+    if state is not None:
+        ad = b"\x02" + kid + dst.encode() + state
+        c = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(payload, ad, nonce, ek)
+        return b64url(b"\x02" + kid + state + nonce + c)
     ad = b"\x01" + kid + dst.encode()
     c = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(payload, ad, nonce, ek)
     return b64url(b"\x01" + kid + nonce + c)
+
+
+# ---------------------------------------------------------------------------
+# The state of a navigation flow: the cookie B sets in `start`.
+
+def state_of(text):
+    """S of a state cookie's text: BLAKE2b-16, unkeyed."""
+    return sodium.crypto_generichash_blake2b_salt_personal(text.encode(), digest_size=16)
+
+
+def state_text(to=None, random_part=None):
+    """A state cookie's text: base64url(16 random bytes)[.base64url(to)]."""
+    text = b64url(os.urandom(16) if random_part is None else random_part)
+    return text + ("." + b64url(to.encode()) if to else "")
+
+
+def state_cookie_name(s, secure=False):
+    return ("__Host-ssst-" if secure else "ssst-") + b64url(s)[:8]
+
+
+def state_cookie(text, secure=False):
+    """'name=text' as a browser sends it back."""
+    return f"{state_cookie_name(state_of(text), secure)}={text}"
+
+
+def ticket_state(ticket):
+    """S from a version-2 ticket's clear header, or None for version 1."""
+    raw = unb64url(ticket)
+    return raw[5:21] if raw[0] == 2 else None
 
 
 def open_(key, dst, ticket):
     """Decrypts a ticket; returns a dict of its fields (raises on failure)."""
     ek, kid = derive(key)
     t = unb64url(ticket)
-    if t[0] != 1 or t[1:5] != kid:
+    if t[0] not in (1, 2) or t[1:5] != kid:
         raise ValueError("unknown-key")
+    state = None
+    if t[0] == 2:
+        state, t = t[5:21], t[:5] + t[21:]
     nonce, c = t[5:29], t[29:]
     p = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        c, b"\x01" + kid + dst.encode(), nonce, ek)
+        c, bytes([t[0]]) + kid + dst.encode() + (state or b""), nonce, ek)
     iat = struct.unpack(">Q", p[:8])[0]
     mode = p[8]
     srclen = p[9]
@@ -87,7 +125,8 @@ def open_(key, dst, ticket):
     next_ = p[off + 2:off + 2 + nextlen].decode()
     session = p[off + 2 + nextlen:].decode()
     return {"iat": iat, "mode": mode, "src": src, "next": next_,
-            "session": session, "nonce": nonce, "kid": kid}
+            "session": session, "nonce": nonce, "kid": kid, "version": t[0],
+            "state": state}
 
 
 def flip_char(ticket, pos):

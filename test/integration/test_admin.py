@@ -445,12 +445,14 @@ def test_status_counts_tickets_loaders_and_redirects(httpd, module_so, tool, key
         assert b"shared-session/" in r.body, r
     r = request(h.port, "/shared-session/go?to=http%3A%2F%2Fb.test%2Fx",
                 host=f"a.test:{h.port}", headers=[("Cookie", acookie)])
-    assert r.status == 303 and "/shared-session/" in r.header("Location"), r
+    assert r.status == 303 and "/shared-session/start?" in r.header("Location"), r
+    r = request(h.port, "/shared-session/start?from=a.test&to=%2Fx", host=f"b.test:{h.port}")
+    assert r.status == 303 and "/shared-session/go?" in r.header("Location"), r
 
     after = status_auto(h)
     want = dict(TicketsReplaced=1, TicketsKept=1, TicketsRejected=2, RejectedReplayed=1,
                 RejectedUnknownKey=1, LoadersInserted=3, GoRedirects=1,
-                StartRedirects=0, PullRedirects=0, ReplayCacheErrors=0, RejectedMalformed=0)
+                StartRedirects=1, PullRedirects=0, ReplayCacheErrors=0, RejectedMalformed=0)
     for k, v in want.items():
         assert after[k] == v, (k, after)
 

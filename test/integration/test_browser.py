@@ -12,13 +12,17 @@ Needs Debian's chromium, chromium-driver and python3-selenium (the tests
 fail, naming the package, when one is missing).
 """
 
+import http.server
 import importlib.util
 import os
 import re
 import shutil
+import ssl
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -36,12 +40,13 @@ CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu",
     "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
-    "--host-resolver-rules=MAP a.test 127.0.0.1, MAP b.test 127.0.0.1",
+    "--host-resolver-rules=MAP a.test 127.0.0.1, MAP b.test 127.0.0.1, MAP evil.test 127.0.0.1",
     "--ignore-certificate-errors",
 ]
 
 LOADER_LINE = '"GET /shared-session/<ticket>.js '
 NAV_LINE = '"GET /shared-session/<ticket> '
+START_LINE = '"GET /shared-session/start?'
 
 
 def _need_browser():
@@ -291,8 +296,11 @@ def test_third_party_cookies_blocked_script_fails_navigation_works(sites, chromi
     assert len(nav) == 1, nav
     f = fields(nav[0])
     assert f["status"] == "303" and f["result"] == "replaced", nav
-    assert f["referer"] == srv.a.url("/"), nav      # go answers Referrer-Policy: origin
-    assert len(cookies_of(d, srv.b.host)) == 1, browser_cookies(d)
+    # the flow went through B's start, which bound it to this browser
+    assert access_lines(srv.b, START_LINE), srv.b.access_log.read_text()
+    # B's session cookie; the flow's state cookie is gone again
+    assert [c["name"] for c in cookies_of(d, srv.b.host)] == [demo.COOKIE_NAME], \
+        browser_cookies(d)
     assert_logs_clean(srv)
 
 
@@ -319,4 +327,115 @@ def test_b_cookie_has_the_attributes_of_b_configuration(sites, chromium, flow):
     # A's own cookie follows A's configuration the same way
     a = cookies_of(d, srv.a.host)
     assert len(a) == 1 and a[0]["sameSite"] == "None" and a[0]["secure"], a
+    assert_logs_clean(srv)
+
+
+# ---------------------------------------------------------------------------
+# Login CSRF through a redirect: a page of A links to (and embeds an image
+# from) an attacker's site, which redirects the victim's browser to B's
+# handler with tickets for the attacker's own session.  The browser keeps
+# A's Referer across the redirect; B must still not plant that session.
+
+class EvilSite:
+    """https://evil.test:PORT on loopback (a thread of this process): /link
+    and /img answer 302 to the URLs the attacker chose."""
+
+    def __init__(self, cert, key):
+        self.targets = {}
+        self.hits = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.hits.append((self.path, self.headers.get("Referer")))
+                where = site.targets.get(self.path.split("?")[0])
+                if where:
+                    self.send_response(302)
+                    self.send_header("Location", where)
+                else:
+                    self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert), str(key))
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"https://evil.test:{self.port}{path}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def evil(sites):
+    e = EvilSite(sites.a.cert, sites.a.cert_key)
+    yield e
+    e.stop()
+
+
+def attacker_tickets(srv):
+    """What the attacker gets with his own login and his own client: a
+    navigation ticket URL (go, B's start, go with his state) and a loader
+    URL from A's page."""
+    c = demo.Client()
+    r = c.post(srv.a.url("/dologin"), {"httpd_username": demo.DEMO_USER,
+                                      "httpd_password": demo.DEMO_PASSWORD,
+                                      "httpd_location": "/private/"},
+               referer=srv.a.url("/login.html"))
+    assert r.status in (302, 303), r.status
+    url = demo.go_url(srv.a, srv.b, "/private/")
+    for _ in range(3):
+        r = c.get(url)
+        assert r.status == 303, (url, r.status, r.headers)
+        url = urllib.parse.urljoin(url, r.header("Location"))
+    assert url.startswith(srv.b.url("/shared-session/")) and "?" not in url, url
+    page = c.get(srv.a.url("/")).text
+    loaders = [u for u in demo.LOADER_RE.findall(page) if u.startswith(srv.b.url("/"))]
+    assert len(loaders) == 1, page[:2000]
+    return url, loaders[0]
+
+
+def test_login_csrf_through_a_redirect_is_refused(sites, chromium, evil):
+    from selenium.webdriver.common.by import By
+    srv = sites
+    nav_url, loader_url = attacker_tickets(srv)
+    evil.targets = {"/link": nav_url, "/img": loader_url}
+    srv.a.docroot.joinpath("forum.html").write_text(
+        "<!DOCTYPE html><html><head><title>Forum</title></head><body>"
+        f'<p>A post on A: <a id="evil" href="{evil.url("/link")}">look</a>'
+        f'<img src="{evil.url("/img")}" alt=""></p></body></html>\n')
+    navs = len(access_lines(srv.b, NAV_LINE))
+    loaders = len(access_lines(srv.b, LOADER_LINE))
+
+    # the victim: a browser that accepts third-party cookies (the strongest
+    # case for the image), logged in nowhere
+    d = chromium(third_party_cookies=True)
+    d.get(srv.a.url("/forum.html"))
+    got = wait_for(lambda: access_lines(srv.b, LOADER_LINE)[loaders:], "the image's request")
+    f = fields(got[0])
+    # the browser kept A's Referer across the redirect: only Sec-Fetch-Dest
+    # tells an image from a <script>
+    assert f["referer"].startswith(srv.a.origin), got
+    assert (f["result"], f["reason"]) == ("rejected", "fetch-dest"), got
+
+    d.find_element(By.ID, "evil").click()
+    got = wait_for(lambda: access_lines(srv.b, NAV_LINE)[navs:], "the link's navigation")
+    f = fields(got[0])
+    assert (f["result"], f["reason"]) == ("rejected", "state"), got
+    wait_for(lambda: d.current_url == srv.b.url("/private/"), "landing on B's page")
+    assert greeting(d) is None and shows_login_form(d), d.page_source[:2000]
+    # both went through the attacker's site, from A's page
+    assert sorted(p for p, _ in evil.hits) == ["/img", "/link"], evil.hits
+    assert all(r and r.startswith(srv.a.origin) for _, r in evil.hits), evil.hits
     assert_logs_clean(srv)

@@ -353,6 +353,55 @@ def test_vhost_key_without_sites(httpd, module_so, keys):
 
 
 # ---------------------------------------------------------------------------
+# A session cookie with SameSite=Strict: browsers withhold it on the
+# cross-site redirects of the navigation flow (go finds no session).
+
+STRICT_VHOST = """
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName {name}
+    Session On
+    {directive} {cookie}
+</VirtualHost>
+"""
+
+
+@pytest.mark.parametrize("directive,cookie,modules", [
+    ("SessionCookieName", "sess path=/;Secure;HttpOnly;SameSite=Strict",
+     ["session", "session_cookie"]),
+    ("SessionCookieName", "sess path=/;samesite=strict", ["session", "session_cookie"]),
+    ("SessionDBDCookieName", "sess path=/;SameSite=Strict", ["session", "dbd", "session_dbd"]),
+])
+def test_strict_session_cookie_warns(httpd, module_so, keys, directive, cookie, modules):
+    h = httpd("strict")
+    vhost = STRICT_VHOST.format(name="a.test", directive=directive, cookie=cookie)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n{vhost}",
+                         modules=modules)
+    assert rc == 0, out
+    assert "MSS00071" in out and directive in out and "SameSite=Lax" in out, out
+    assert str(h.conf) in out, out
+
+
+@pytest.mark.parametrize("cookie", ["sess path=/;SameSite=Lax", "sess path=/;SameSite=None;Secure",
+                                    "sess path=/"])
+def test_lax_or_none_session_cookie_does_not_warn(httpd, module_so, keys, cookie):
+    h = httpd("lax")
+    vhost = STRICT_VHOST.format(name="a.test", directive="SessionCookieName", cookie=cookie)
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n{vhost}",
+                         modules=["session", "session_cookie"])
+    assert rc == 0 and "MSS00071" not in out, out
+
+
+def test_strict_session_cookie_without_sites_does_not_warn(httpd, module_so, keys):
+    """A virtual host with its own empty site list: no flow there."""
+    h = httpd("strictother")
+    vhost = STRICT_VHOST.format(name="x.test", directive="SessionCookieName",
+                                cookie="sess path=/;SameSite=Strict")
+    rc, out = configtest(h, f"SharedSessionPath /sso/\n{vhost}",
+                         modules=["session", "session_cookie"])
+    assert rc == 0 and "MSS00071" not in out, out
+
+
+# ---------------------------------------------------------------------------
 # Key files that are no secret, or not one anybody else may change.
 
 @pytest.mark.parametrize("content", [

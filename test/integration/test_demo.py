@@ -31,8 +31,8 @@ STEP_TITLES = {
     2: r"A's home page carries the loader <script> for site B",
     3: r"The browser fetches the loader from B \(Referer: A\): B sets its own cookie",
     4: r"B's protected page \(https://127\.0\.0\.1:\d+/private/\) greets demo",
-    5: r"Log in on A, follow A's link to site B: 303 to B's handler, 303 to B's "
-       r"protected page, which greets demo",
+    5: r"Log in on A, follow A's link to site B: 303 to B's start, 303 back to A's go "
+       r"with B's state, 303 to B's handler, 303 to B's protected page, which greets demo",
 }
 
 

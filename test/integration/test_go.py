@@ -1,5 +1,6 @@
-"""`go`, the navigation flow on the sending side (docs/PROTOCOL.md, "The
-navigation flow"), end to end on a real apache2.
+"""The navigation flow end to end on a real apache2: A's `go`, B's
+`start` (the state cookie that binds the flow to the browser), A's `go`
+with the state minting a version-2 ticket, and B opening it.
 
 Sites: http://a.test http://b.test http://c.test https://secure.test and
 http://127.0.0.1:P1 (an entry with a port: the instance's second port).
@@ -13,12 +14,14 @@ import urllib.parse
 import pytest
 
 import sscfg
+import sstickets
 from filterdata import loader
-from pyhttpd import Httpd, cookie_pair, request
-from sscfg import Client
+from pyhttpd import Httpd, cookie_attrs, cookie_pair, request
+from sscfg import Browser, Client
 
 ALICE = "session=user=alice"
 TICKET_LOC = re.compile(r"^(?P<origin>https?://[^/]+)/shared-session/(?P<ticket>[A-Za-z0-9_-]+)$")
+START_LOC = re.compile(r"^(?P<origin>https?://[^/]+)/shared-session/start\?(?P<query>.*)$")
 
 OTHER_VHOST = """
 <VirtualHost 127.0.0.1:{port}>
@@ -62,20 +65,39 @@ SharedSessionKeyFile {keys["key1"]}
     h.check_log()
 
 
-def go(h, to=None, query=None, cookie=ALICE, host="a.test", method="GET", port=None):
-    """GET /shared-session/go?to=<to, percent-encoded> (or ?<query> as is)."""
+def go(h, to=None, query=None, cookie=ALICE, host="a.test", method="GET", port=None,
+       state=None, extra=()):
+    """GET /shared-session/go?to=<to, percent-encoded> (or ?<query> as is),
+    with &state=<state> when given (True: a fresh one)."""
     if query is None:
         query = "to=" + urllib.parse.quote(to, safe="") if to is not None else ""
+    if state is True:
+        state = new_state()[1]
+    if state is not None:
+        query += f"&state={state}"
     path = "/shared-session/go" + ("?" + query if query else "")
     hs = [("Cookie", cookie)] if cookie else []
+    hs.extend(extra)
     return request(port or h.port, path, host=host, method=method, headers=hs)
 
 
-def assert_see_other(r):
+def start(h, query, host="b.test", cookie=None, method="GET"):
+    hs = [("Cookie", cookie)] if cookie else []
+    return request(h.port, "/shared-session/start" + (f"?{query}" if query else ""),
+                   host=host, method=method, headers=hs)
+
+
+def new_state(to=None):
+    """(state cookie text, S in base64url) of a flow."""
+    text = sstickets.state_text(to=to)
+    return text, sstickets.b64url(sstickets.state_of(text))
+
+
+def assert_see_other(r, policy="origin"):
     assert r.status == 303, r
     cc = loader.tokens(r, "Cache-Control")
     assert "no-store" in cc, r
-    assert r.header("Referrer-Policy", "").lower() == "origin", r
+    assert r.header("Referrer-Policy", "").lower() == policy, r
     return r.header("Location")
 
 
@@ -87,38 +109,62 @@ def ticket_location(r, origin):
     return m.group("ticket")
 
 
-def inspect(tool, keys, dst, ticket):
-    f = loader.inspect_fields(tool, keys["key1"], dst, ticket, "--show-session")
-    assert f["_rc"] == 0, f["_out"]
+def inspect(keys, dst, ticket):
+    """The ticket's fields, opened in Python (independent of the C code)."""
+    f = sstickets.open_(sstickets.key_from_file(keys["key1"]), dst, ticket)
+    f["session"] = loader.parse_session(f["session"])
     return f
 
 
 def assert_refused(r):
-    """400 with a one-line text body, and no redirect anywhere."""
+    """400 with a one-line text body, no redirect anywhere, no cookie."""
     assert r.status == 400, r
     assert r.header("Location") is None, r
+    assert r.header_all("Set-Cookie") == [], r
     assert r.header("Content-Type", "").split(";")[0] == "text/plain", r
     assert r.body.endswith(b"\n") and r.body.count(b"\n") == 1, r
     assert len(r.body.strip()) > 10 and b"\r" not in r.body, r
 
 
 # ---------------------------------------------------------------------------
-# With a session: a navigation ticket for the target.
+# go without a state, with a session: to B's start, which binds the flow.
 
-def test_go_mints_a_navigation_ticket(site, tool, keys):
-    # as a page would write it, unencoded
+def test_go_bounces_to_start(site):
     r = go(site, query="to=http://b.test/some/page?x=1")
+    loc = assert_see_other(r)
+    m = START_LOC.match(loc or "")
+    assert m and m.group("origin") == "http://b.test", loc
+    q = urllib.parse.parse_qs(m.group("query"))
+    assert q == {"from": ["a.test"], "to": ["/some/page?x=1"]}, loc
+    assert r.header_all("Set-Cookie") == [], r
+
+
+def test_go_bounces_to_start_on_the_entrys_scheme_and_port(site):
+    p1 = site.ports[1]
+    loc = assert_see_other(go(site, "http://secure.test/x"))
+    assert loc.startswith("https://secure.test/shared-session/start?from=a.test&"), loc
+    loc = assert_see_other(go(site, f"http://127.0.0.1:{p1}/x?y=2"))
+    assert loc.startswith(f"http://127.0.0.1:{p1}/shared-session/start?from=a.test&"), loc
+
+
+# ---------------------------------------------------------------------------
+# go with a state: a version-2 navigation ticket bound to it.
+
+def test_go_mints_a_bound_navigation_ticket(site, keys):
+    text, s = new_state()
+    r = go(site, query="to=http://b.test/some/page?x=1", state=s)
     ticket = ticket_location(r, "http://b.test")
-    f = inspect(tool, keys, "b.test", ticket)
-    assert f["result"] == "ok" and f["mode"] == "navigation", f["_out"]
-    assert f["next"] == "/some/page?x=1", f["_out"]
-    assert f["src"] == "a.test" and f["dst"] == "b.test", f["_out"]
-    assert loader.parse_session(f["session"]) == {"user": "alice"}
+    f = inspect(keys, "b.test", ticket)
+    assert f["version"] == 2 and f["mode"] == sstickets.MODE_NAVIGATION, f
+    assert sstickets.b64url(f["state"]) == s, f
+    assert f["next"] == "/some/page?x=1" and f["src"] == "a.test", f
+    assert f["session"] == {"user": "alice"}
     # for b.test only
-    assert loader.inspect_fields(tool, keys["key1"], "c.test", ticket)["_rc"] != 0
-    # following it on B: B's cookie, then the page
-    b = Client(site, tool, keys["key1"], host="b.test", src="a.test", cookie="bsess")
-    rr = b.navigate(ticket, referer="http://a.test/")
+    with pytest.raises(Exception):
+        sstickets.open_(sstickets.key_from_file(keys["key1"]), "c.test", ticket)
+    # following it on B with the flow's state cookie: B's cookie, then the page
+    b = Client(site, None, keys["key1"], host="b.test", src="a.test", cookie="bsess")
+    rr = b.navigate(ticket, referer=None, state=sstickets.state_cookie(text))
     assert rr.status == 303, rr
     assert rr.header("Location") == "/some/page?x=1", rr
     assert rr.header("Referrer-Policy", "").lower() == "no-referrer", rr
@@ -128,42 +174,42 @@ def test_go_mints_a_navigation_ticket(site, tool, keys):
     assert site.access_entry(rr)["result"] == "replaced"
 
 
-def test_go_with_encoded_query(site, tool, keys):
-    r = go(site, "http://b.test/p/q.html?x=1&y=a%20b")
+def test_go_with_encoded_query(site, keys):
+    r = go(site, "http://b.test/p/q.html?x=1&y=a%20b", state=True)
     ticket = ticket_location(r, "http://b.test")
-    assert inspect(tool, keys, "b.test", ticket)["next"] == "/p/q.html?x=1&y=a%20b"
+    assert inspect(keys, "b.test", ticket)["next"] == "/p/q.html?x=1&y=a%20b"
 
 
-def test_go_without_path(site, tool, keys):
-    ticket = ticket_location(go(site, "http://b.test"), "http://b.test")
-    assert inspect(tool, keys, "b.test", ticket)["next"] == "/"
+def test_go_without_path(site, keys):
+    ticket = ticket_location(go(site, "http://b.test", state=True), "http://b.test")
+    assert inspect(keys, "b.test", ticket)["next"] == "/"
 
 
-def test_go_case_insensitive_scheme_and_host(site, tool, keys):
-    ticket = ticket_location(go(site, "HTTP://B.TEST/Some/Path"), "http://b.test")
-    assert inspect(tool, keys, "b.test", ticket)["next"] == "/Some/Path"
+def test_go_case_insensitive_scheme_and_host(site, keys):
+    ticket = ticket_location(go(site, "HTTP://B.TEST/Some/Path", state=True), "http://b.test")
+    assert inspect(keys, "b.test", ticket)["next"] == "/Some/Path"
 
 
-def test_go_scheme_from_the_entry(site, tool, keys):
+def test_go_scheme_from_the_entry(site, keys):
     """secure.test is an https entry: the ticket URL is https even when `to`
     says http; b.test is an http entry."""
-    ticket = ticket_location(go(site, "http://secure.test/x"), "https://secure.test")
-    f = inspect(tool, keys, "secure.test", ticket)
-    assert f["next"] == "/x" and f["dst"] == "secure.test", f["_out"]
-    ticket = ticket_location(go(site, "https://b.test/y"), "http://b.test")
-    assert inspect(tool, keys, "b.test", ticket)["next"] == "/y"
+    ticket = ticket_location(go(site, "http://secure.test/x", state=True), "https://secure.test")
+    f = inspect(keys, "secure.test", ticket)
+    assert f["next"] == "/x", f
+    ticket = ticket_location(go(site, "https://b.test/y", state=True), "http://b.test")
+    assert inspect(keys, "b.test", ticket)["next"] == "/y"
 
 
 @pytest.mark.parametrize("to,origin", [
     ("http://secure.test:80/x", "https://secure.test"),
     ("https://b.test:443/x", "http://b.test"),
 ])
-def test_go_scheme_change_drops_the_old_default_port(site, tool, keys, to, origin):
+def test_go_scheme_change_drops_the_old_default_port(site, keys, to, origin):
     """An entry without a port accepts `to` only on the default port of
     `to`'s scheme; when the ticket URL takes the entry's other scheme, that
     port must not come along (no https on port 80, no http on 443)."""
-    ticket = ticket_location(go(site, to), origin)
-    assert inspect(tool, keys, origin.split("://")[1], ticket)["next"] == "/x"
+    ticket = ticket_location(go(site, to, state=True), origin)
+    assert inspect(keys, origin.split("://")[1], ticket)["next"] == "/x"
 
 
 def test_go_to_a_subdomain_of_a_target(site):
@@ -173,15 +219,16 @@ def test_go_to_a_subdomain_of_a_target(site):
     assert b"not a page of another site that shares sessions" in r.body, r
 
 
-def test_go_to_an_entry_with_a_port(site, tool, keys):
+def test_go_to_an_entry_with_a_port(site, keys):
     p1 = site.ports[1]
-    r = go(site, f"http://127.0.0.1:{p1}/x?y=2")
+    text, s = new_state()
+    r = go(site, f"http://127.0.0.1:{p1}/x?y=2", state=s)
     ticket = ticket_location(r, f"http://127.0.0.1:{p1}")
-    f = inspect(tool, keys, f"127.0.0.1:{p1}", ticket)
-    assert f["next"] == "/x?y=2" and f["src"] == "a.test", f["_out"]
-    dest = Client(site, tool, keys["key1"], host=f"127.0.0.1:{p1}", src="a.test",
+    f = inspect(keys, f"127.0.0.1:{p1}", ticket)
+    assert f["next"] == "/x?y=2" and f["src"] == "a.test", f
+    dest = Client(site, None, keys["key1"], host=f"127.0.0.1:{p1}", src="a.test",
                   cookie="isess", port=p1)
-    rr = dest.navigate(ticket, referer="http://a.test/")
+    rr = dest.navigate(ticket, referer=None, state=sstickets.state_cookie(text))
     assert rr.status == 303 and rr.header("Location") == "/x?y=2", rr
     assert len(rr.set_cookies("isess")) == 1, rr
 
@@ -192,26 +239,57 @@ def test_go_from_a_subdomain_of_the_current_site(site):
 
 
 def test_go_head(site):
-    r = go(site, "http://b.test/x", method="HEAD")
+    r = go(site, "http://b.test/x", method="HEAD", state=True)
     assert TICKET_LOC.match(assert_see_other(r) or ""), r
     assert r.body == b""
 
 
 def test_first_to_parameter_counts(site):
-    r = go(site, query="to=http%3A%2F%2Fb.test%2Fa&to=http%3A%2F%2Fevil.example%2F")
+    r = go(site, query="to=http%3A%2F%2Fb.test%2Fa&to=http%3A%2F%2Fevil.example%2F", state=True)
     assert TICKET_LOC.match(assert_see_other(r) or "").group("origin") == "http://b.test"
-    assert_refused(go(site, query="to=http%3A%2F%2Fevil.example%2F&to=http%3A%2F%2Fb.test%2F"))
+    assert_refused(go(site, query="to=http%3A%2F%2Fevil.example%2F&to=http%3A%2F%2Fb.test%2F",
+                      state=True))
+
+
+@pytest.mark.parametrize("dest", [None, "document", "Document"])
+def test_go_with_state_for_a_navigation(site, dest):
+    extra = [("Sec-Fetch-Dest", dest)] if dest else []
+    r = go(site, "http://b.test/x", state=True, extra=extra)
+    assert TICKET_LOC.match(assert_see_other(r) or ""), r
+
+
+@pytest.mark.parametrize("dest", ["image", "script", "iframe", "empty"])
+def test_go_with_state_not_for_a_navigation(site, dest):
+    """An <img> or a fetch() of go with a state gets no ticket."""
+    r = go(site, "http://b.test/x", state=True, extra=[("Sec-Fetch-Dest", dest)])
+    assert_refused(r)
+    assert b"top-level navigations" in r.body, r
+
+
+@pytest.mark.parametrize("state", ["", "x", "A" * 21, "A" * 23, "tcd_sXRZM4zS6rnwnTRIDh",
+                                   "tcd_sXRZM4zS6rnwnTRID%2B", "%00" * 22])
+def test_go_with_a_bad_state(site, state):
+    assert_refused(go(site, "http://b.test/x", state=state))
+
+
+def test_go_state_hidden_in_the_access_log(site):
+    text, s = new_state()
+    r = go(site, "http://b.test/x", state=s)
+    e = site.access_entry(r)
+    assert s not in e["raw"], e
+    assert e["request"].endswith("&state=<state> HTTP/1.1"), e
 
 
 # ---------------------------------------------------------------------------
-# Without a session: straight to `to`.
+# Without a session: straight to `to`, with or without a state.
 
+@pytest.mark.parametrize("state", [None, True], ids=["nostate", "state"])
 @pytest.mark.parametrize("cookie", [None, "session=", "session=user="])
-def test_go_without_session(site, cookie):
-    r = go(site, query="to=http://b.test/some/page?x=1", cookie=cookie)
-    assert assert_see_other(r) == "http://b.test/some/page?x=1", r
-    r = go(site, "https://secure.test/a?b=c", cookie=cookie)
-    assert assert_see_other(r) == "https://secure.test/a?b=c", r
+def test_go_without_session(site, cookie, state):
+    r = go(site, query="to=http://b.test/some/page?x=1", cookie=cookie, state=state)
+    assert assert_see_other(r, "no-referrer") == "http://b.test/some/page?x=1", r
+    r = go(site, "https://secure.test/a?b=c", cookie=cookie, state=state)
+    assert assert_see_other(r, "no-referrer") == "https://secure.test/a?b=c", r
 
 
 @pytest.mark.allow_log("MSS01022")
@@ -219,21 +297,221 @@ def test_go_where_mod_session_is_off(site):
     """c.test has no Session On: a warning, and the user goes across without
     the session."""
     r = go(site, "http://b.test/x", host="c.test")
-    assert assert_see_other(r) == "http://b.test/x", r
+    assert assert_see_other(r, "no-referrer") == "http://b.test/x", r
     assert site.wait_error_log(r"MSS01022"), site.error_log_since_mark()
 
 
 @pytest.mark.allow_log("MSS01021")
-def test_go_with_a_session_too_large_for_a_ticket(site):
-    r = go(site, "http://b.test/x", cookie="session=user=" + "x" * 5000)
-    assert assert_see_other(r) == "http://b.test/x", r
-    assert site.wait_error_log(r"\[shared_session:warn\].*MSS01021"), site.error_log_since_mark()
+@pytest.mark.parametrize("state", [None, True], ids=["nostate", "state"])
+def test_go_with_a_session_too_large_for_a_ticket(site, state):
+    """No bounce through start for a session that cannot travel."""
+    r = go(site, "http://b.test/x", cookie="session=user=" + "x" * 5000, state=state)
+    assert assert_see_other(r, "no-referrer") == "http://b.test/x", r
+    m = site.wait_error_log(r"\[shared_session:warn\].*MSS01021.*")
+    assert m and "LimitRequestLine" in m.group(0), site.error_log_since_mark()
+
+
+# ---------------------------------------------------------------------------
+# B's start: checks both parameters, sets the state cookie, bounces to A.
+
+def test_start_sets_the_state_cookie_and_bounces_to_go(site):
+    r = start(site, "from=a.test&to=%2Fpage%3Fx%3D1")
+    loc = assert_see_other(r)
+    u = urllib.parse.urlsplit(loc)
+    assert (u.scheme, u.netloc, u.path) == ("http", "a.test", "/shared-session/go"), loc
+    q = urllib.parse.parse_qs(u.query)
+    assert q["to"] == ["http://b.test/page?x=1"], loc
+    s = q["state"][0]
+    sc = r.header_all("Set-Cookie")
+    assert len(sc) == 1, r
+    name, _, text = sc[0].split(";")[0].partition("=")
+    assert name == "ssst-" + s[:8], sc
+    assert sstickets.b64url(sstickets.state_of(text)) == s, sc
+    # the random part, then the page asked for
+    rnd, _, to = text.partition(".")
+    assert len(sstickets.unb64url(rnd)) == 16, text
+    assert sstickets.unb64url(to) == b"/page?x=1", text
+    attrs = cookie_attrs(sc[0])
+    assert attrs["path"] == "/" and attrs["max-age"] == "30", sc
+    assert attrs["samesite"].lower() == "lax" and "httponly" in attrs, sc
+    assert "secure" not in attrs and "domain" not in attrs, sc
+
+
+def test_start_on_an_https_entry(site):
+    """secure.test is an https entry (whatever terminates TLS)."""
+    r = start(site, "from=a.test&to=%2F", host="secure.test")
+    loc = assert_see_other(r)
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+    assert q["to"] == ["https://secure.test/"], loc
+    sc = r.header_all("Set-Cookie")
+    assert len(sc) == 1 and sc[0].startswith("__Host-ssst-" + q["state"][0][:8] + "="), sc
+    attrs = cookie_attrs(sc[0])
+    assert "secure" in attrs and attrs["path"] == "/" and "domain" not in attrs, sc
+
+
+def test_start_every_flow_its_own_state(site):
+    states = set()
+    for _ in range(5):
+        loc = assert_see_other(start(site, "from=a.test&to=%2F"))
+        states.add(urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["state"][0])
+    assert len(states) == 5
+
+
+def test_start_keeps_at_most_four_state_cookies(site):
+    held = [sstickets.state_cookie(sstickets.state_text()) for _ in range(4)]
+    r = start(site, "from=a.test&to=%2F", cookie="bsess=x; " + "; ".join(held))
+    sc = r.header_all("Set-Cookie")
+    assert len(sc) == 2, r
+    first = held[0].split("=")[0]
+    dropped = [c for c in sc if c.startswith(first + "=")]
+    assert len(dropped) == 1 and cookie_attrs(dropped[0])["max-age"] == "0", sc
+    # three: nothing dropped
+    r = start(site, "from=a.test&to=%2F", cookie="; ".join(held[:3]))
+    assert len(r.header_all("Set-Cookie")) == 1, r
+
+
+START_REFUSED = [
+    ("", "missing the from="),
+    ("to=%2F", "missing the from="),
+    ("from=&to=%2F", "missing the from="),
+    ("from=evil.example&to=%2F", "not one of the other SharedSessionSites"),
+    ("from=b.test&to=%2F", "not one of the other SharedSessionSites"),
+    ("from=A.TEST&to=%2F", "not one of the other SharedSessionSites"),
+    ("from=shop.a.test&to=%2F", "not one of the other SharedSessionSites"),
+    ("from=a.test", "missing the to="),
+    ("from=a.test&to=", "missing the to="),
+    ("from=a.test&to=http%3A%2F%2Fevil.example%2F", "a path on this site"),
+    ("from=a.test&to=http%3A%2F%2Fb.test%2F", "a path on this site"),
+    ("from=a.test&to=%2F%2Fevil.example%2F", "single '/'"),
+    ("from=a.test&to=%2F%5Cevil.example", "single '/'"),
+    ("from=a.test&to=%2Fx%0d%0aSet-Cookie:%20a=1", "single '/'"),
+    ("from=a.test&to=%2Fshared-session%2Fgo%3Fto%3Dx", "handler's path"),
+    ("from=a.test&to=%2Fshared-session%2Fstart", "handler's path"),
+    ("from=a.test&to=%2Fx%2F..%2Fshared-session%2Fgo", "dot segments"),
+    ("from=a.test&to=%2F%2573hared-session%2Fgo", "handler's path"),
+    ("from=a.test&to=%2F" + "x" * 2048, "longer than 2048"),
+]
+
+
+@pytest.mark.parametrize("query,why", START_REFUSED)
+def test_start_refused(site, query, why):
+    r = start(site, query)
+    assert_refused(r)
+    assert why.encode() in r.body, r
+
+
+def test_start_longest_to(site):
+    r = start(site, "from=a.test&to=%2F" + "x" * 2047)
+    assert r.status == 303, r
+    assert len(r.header_all("Set-Cookie")) == 1, r
+
+
+def test_start_from_a_host_not_in_sites(site):
+    assert_refused(start(site, "from=a.test&to=%2F", host="other.test"))
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_start_other_methods(site, method):
+    r = start(site, "from=a.test&to=%2F", method=method)
+    assert r.status == 405 and r.header_all("Set-Cookie") == [], r
+
+
+# ---------------------------------------------------------------------------
+# The whole flow, as a browser follows it (cookies kept per host).
+
+def hops_of(b, url):
+    return [(urllib.parse.urlsplit(u).netloc, urllib.parse.urlsplit(u).path, r)
+            for u, r in b.navigate(url)]
+
+
+def test_flow_go_start_go_ticket(site):
+    br = Browser(site)
+    br.set_cookie("a.test", ALICE)
+    to = "http://b.test/page.txt?x=1"
+    hops = hops_of(br, "http://a.test/shared-session/go?to=" + urllib.parse.quote(to, safe=""))
+    where = [(host, path) for host, path, _ in hops]
+    assert where == [("a.test", "/shared-session/go"), ("b.test", "/shared-session/start"),
+                     ("a.test", "/shared-session/go"), ("b.test", hops[3][1]),
+                     ("b.test", "/page.txt")], where
+    policies = [r.header("Referrer-Policy", "").lower() for _, _, r in hops[:4]]
+    assert policies == ["origin", "origin", "origin", "no-referrer"], policies
+    page = hops[-1][2]
+    assert page.status == 200 and sscfg.parse_session(page.header("X-Session")) == \
+        {"user": "alice"}, page
+    # the ticket was accepted; the state cookie is gone, the session stays
+    assert site.access_entry(hops[3][2])["result"] == "replaced"
+    assert not [n for n in br.cookies("b.test") if n.startswith("ssst-")], br.jar
+    assert "bsess" in br.cookies("b.test")
+    # A's go with the state shows <state> in the access log
+    assert "state=<state>" in site.access_entry(hops[2][2])["request"]
+
+
+def test_flow_starting_at_b(site):
+    """A link may point at B's start directly: one hop less."""
+    br = Browser(site)
+    br.set_cookie("a.test", ALICE)
+    hops = hops_of(br, "http://b.test/shared-session/start?from=a.test&to=%2Fpage.txt")
+    assert [h[1] for h in hops][0:2] == ["/shared-session/start", "/shared-session/go"]
+    page = hops[-1][2]
+    assert page.status == 200 and sscfg.parse_session(page.header("X-Session")) == \
+        {"user": "alice"}, page
+
+
+def test_flow_without_session_on_a(site):
+    br = Browser(site)
+    hops = hops_of(br, "http://b.test/shared-session/start?from=a.test&to=%2Fpage.txt")
+    assert [h[1] for h in hops] == ["/shared-session/start", "/shared-session/go", "/page.txt"]
+    assert hops[1][2].header("Referrer-Policy") == "no-referrer"
+    # the unused state cookie expires by itself (Max-Age = the timeout)
+    assert [n for n in br.cookies("b.test") if n.startswith("ssst-")]
+    assert sscfg.parse_session(hops[-1][2].header("X-Session")) == {}
+
+
+def test_flow_login_csrf_refused(site, keys):
+    """An attacker runs the flow with his own session up to the ticket and
+    hands the ticket URL to a victim (a link or an image on a page, a
+    redirect): the victim's browser holds no state cookie for it."""
+    attacker = Browser(site)
+    attacker.set_cookie("a.test", "session=user=mallory")
+    hops = attacker.navigate("http://a.test/shared-session/go?to=http%3A%2F%2Fb.test%2F",
+                             stop_after=3)
+    ticket_url = hops[-1][1].header("Location")
+    assert TICKET_LOC.match(ticket_url), ticket_url
+    victim = Browser(site)
+    b = Client(site, None, keys["key1"], host="b.test", cookie="bsess")
+    mine = b.set_session("user=victim")
+    victim.set_cookie("b.test", mine)
+    hops = victim.navigate(ticket_url)
+    r = hops[0][1]
+    assert r.status == 303 and r.header("Location") == "/", r
+    assert site.access_entry(r)["reason"] == "state"
+    assert victim.cookies("b.test")["bsess"] == mine.split("=", 1)[1]
+    assert b.page(mine) == {"user": "victim"}
+    # and the ticket is used up for the attacker too
+    r = attacker.navigate(ticket_url, stop_after=1)[0][1]
+    assert site.access_entry(r)["reason"] == "replayed"
+
+
+def test_flow_state_cookies_of_parallel_flows(site):
+    """Two flows started in one browser (two tabs) both complete."""
+    br = Browser(site)
+    br.set_cookie("a.test", ALICE)
+    first = br.navigate("http://b.test/shared-session/start?from=a.test&to=%2Fone", stop_after=2)
+    second = br.navigate("http://b.test/shared-session/start?from=a.test&to=%2Ftwo", stop_after=2)
+    assert len([n for n in br.cookies("b.test") if n.startswith("ssst-")]) == 2
+    for hops, page in ((second, "/two"), (first, "/one")):
+        ticket_url = hops[-1][1].header("Location")
+        r = br.navigate(ticket_url, stop_after=1)[0][1]
+        assert r.header("Location") == page, r
+        assert site.access_entry(r)["result"] in ("replaced", "kept")
 
 
 # ---------------------------------------------------------------------------
 # Refused: 400, one line, never a Location.
 
 REFUSED = [
+    "http://shop.b.test/x",
+    "http://www.b.test/",
     "javascript:alert(1)",
     "//evil.example",
     "//b.test/x",
@@ -276,10 +554,15 @@ REFUSED = [
 ]
 
 
+@pytest.mark.parametrize("state", [None, True], ids=["nostate", "state"])
 @pytest.mark.parametrize("cookie", [ALICE, None], ids=["session", "nosession"])
 @pytest.mark.parametrize("to", REFUSED)
-def test_go_refused(site, to, cookie):
-    assert_refused(go(site, to, cookie=cookie))
+def test_go_refused(site, to, cookie, state):
+    assert_refused(go(site, to, cookie=cookie, state=state))
+
+
+def test_go_overlong_to(site):
+    assert_refused(go(site, "http://b.test/" + "x" * 2040))
 
 
 @pytest.mark.parametrize("query", ["", "x=1", "to", "to=", "too=http://b.test/",
@@ -312,6 +595,7 @@ def test_go_to_the_current_site_with_a_port_entry(site):
 
 def test_go_from_a_host_not_in_sites(site):
     assert_refused(go(site, "http://b.test/", host="other.test"))
+
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])

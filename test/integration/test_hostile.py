@@ -137,9 +137,37 @@ class Ctx:
         return Req(f"/shared-session/{ticket}.js", method=method, body=body,
                    headers=self.headers(**kw), ticket=ticket)
 
-    def nav(self, ticket, method="GET", body=None, **kw):
+    def nav(self, ticket, method="GET", body=None, state=True, **kw):
+        """B's ticket URL; a bound ticket brings the state cookie of its
+        flow (state True), or the 'name=text' given, or none (False)."""
+        if state is True:
+            state = self.b.state_cookie(ticket) if ticket in self.b.states else None
+        hs = self.headers(**kw)
+        if state:
+            cookies = [v for k, v in hs if k == "Cookie"]
+            hs = [(k, v) for k, v in hs if k != "Cookie"]
+            hs.insert(0, ("Cookie", "; ".join(cookies[:1] + [state])))
         return Req(f"/shared-session/{ticket}", method=method, body=body,
-                   headers=self.headers(**kw), ticket=ticket)
+                   headers=hs, ticket=ticket)
+
+    def other_state(self):
+        """The state cookie of another flow of this browser."""
+        return self.b.state_cookie(self.nav_ticket())
+
+    def state_failed(self, ticket):
+        """The ticket after a try without its state: used up."""
+        r = self.b.navigate(ticket, state=False)
+        assert self.h.access_entry(r)["reason"] == "state"
+        return ticket
+
+    def start(self, query):
+        return Req(f"/shared-session/start?{query}", headers=self.headers())
+
+    def go_state(self, to, state, extra=()):
+        req = self.go(to=to)
+        req.path += f"&state={state}"
+        req.headers.extend(extra)
+        return req
 
     @staticmethod
     def on_host(host, req):
@@ -252,10 +280,10 @@ def long_referer(host_port, total):
 
 
 # ---------------------------------------------------------------------------
-# The matrix.  kind: script | nav | go400 | go303 | 404 | 405 | core400 (refused
+# The matrix.  kind: script | nav | go400 | start400 | go303 | 404 | 405 | core400 (refused
 # by httpd itself before any module runs).
 # outcome: (SHARED_SESSION_RESULT, SHARED_SESSION_REASON) in the access log.
-# expect: for nav the Location; for go400 a piece of the one-line reason.
+# expect: for nav the Location; for go400/start400 a piece of the one-line reason.
 
 @dataclass
 class Case:
@@ -298,6 +326,9 @@ CASES = [
          "script", rejected("bad-ticket")),
     Case("wrong-version-3", lambda c: c.script(set_byte(c.mint(), 0, 0x03)),
          "script", rejected("unknown-key")),
+    # a version-1 ticket read as version 2: S takes 16 bytes, too short
+    Case("version-1-as-version-2", lambda c: c.script(set_byte(c.mint(), 0, 0x02)),
+         "script", rejected("malformed")),
     Case("unknown-key-id", lambda c: c.script(c.mint(key=c.keys["other"])),
          "script", rejected("unknown-key")),
     # -- one bit of a valid ticket flipped, in each part -------------------------
@@ -341,8 +372,10 @@ CASES = [
     # -- Referer / Origin (login CSRF) --------------------------------------------
     Case("referer-missing", lambda c: c.script(c.mint(), referer=None),
          "script", rejected("referer")),
+    # a navigation ticket is bound by its state, not by the Referer: B has
+    # a session, so it keeps it
     Case("referer-missing-nav", lambda c: c.nav(c.nav_ticket(), referer=None),
-         "nav", rejected("referer"), NEXT),
+         "nav", ("kept", "-"), NEXT),
     Case("referer-foreign", lambda c: c.script(c.mint(), referer="https://evil.example/"),
          "script", rejected("referer")),
     Case("referer-lookalike-suffix", lambda c: c.script(
@@ -379,6 +412,52 @@ CASES = [
     Case("cookie-header-over-limit", lambda c: c.script(
         c.mint(), cookie=f"{c.mine}; tracking={'x' * 17000}"), "core400"),
     Case("bad-host-header", lambda c: c.on_host("x@b.test", c.nav(c.nav_ticket())), "core400"),
+    # -- the state binding (login CSRF through a redirect) ----------------------------
+    Case("nav-state-missing", lambda c: c.nav(c.nav_ticket(), state=False),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-of-another-flow", lambda c: c.nav(c.nav_ticket(), state=c.other_state()),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-name-planted", lambda c: (lambda t: c.nav(
+        t, state=c.b.state_cookie(t).split("=")[0] + "=" + sstickets.state_text()))(c.nav_ticket()),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-after-state-failure", lambda c: c.nav(c.state_failed(c.nav_ticket())),
+         "nav", rejected("replayed"), NEXT),
+    Case("nav-version-1-unbound", lambda c: c.nav(c.b.mint(nav=NEXT, bound=False)),
+         "nav", rejected("state"), NEXT),
+    Case("nav-state-with-referer-from-source", lambda c: c.nav(c.nav_ticket(), state=False,
+                                                              referer=c.source_referer()),
+         "nav", rejected("state"), NEXT),
+    # -- script tickets only for a <script> ---------------------------------------------
+    Case("script-fetch-dest-image", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "image")]), "script", rejected("fetch-dest")),
+    Case("script-fetch-dest-document", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "document")]), "script", rejected("fetch-dest")),
+    Case("script-fetch-dest-iframe", lambda c: c.script(
+        c.mint(), extra=[("Sec-Fetch-Dest", "iframe")]), "script", rejected("fetch-dest")),
+    Case("script-cookie-pairs", lambda c: c.script(sstickets.seal(
+        c.key, "a.test", "b.test", "sessionid=x",
+        mode=sstickets.MODE_SCRIPT | sstickets.MODE_COOKIE_PAIRS)), "script", rejected("kind")),
+    # -- start: nothing set for bad input ------------------------------------------------
+    Case("start-from-not-listed", lambda c: c.start("from=evil.example&to=%2F"),
+         "start400", expect="not one of the other SharedSessionSites"),
+    Case("start-from-itself", lambda c: c.start("from=b.test&to=%2F"),
+         "start400", expect="not one of the other SharedSessionSites"),
+    Case("start-to-another-host", lambda c: c.start("from=a.test&to=https%3A%2F%2Fevil.example%2F"),
+         "start400", expect="a path on this site"),
+    Case("start-to-protocol-relative", lambda c: c.start("from=a.test&to=%2F%2Fevil.example"),
+         "start400", expect="single '/'"),
+    Case("start-to-handler", lambda c: c.start("from=a.test&to=%2Fshared-session%2Fgo"),
+         "start400", expect="handler's path"),
+    Case("start-to-overlong", lambda c: c.start("from=a.test&to=%2F" + "x" * 2048),
+         "start400", expect="longer than 2048"),
+    # -- go with a state ----------------------------------------------------------------
+    Case("go-bad-state", lambda c: c.go_state("http://b.test/", "not-a-state"),
+         "go400", expect="state= is not a state"),
+    Case("go-state-from-an-image", lambda c: c.go_state(
+        "http://b.test/", "tcd_sXRZM4zS6rnwnTRIDg", [("Sec-Fetch-Dest", "image")]),
+         "go400", expect="top-level navigations"),
+    Case("go-subdomain-of-target", lambda c: c.go(to="http://evil.b.test/x"),
+         "go400", expect="not a page of another site that shares sessions"),
     # -- go ------------------------------------------------------------------------
     Case("go-to-missing", lambda c: c.go(""), "go400", expect="missing the to= parameter"),
     Case("go-to-empty", lambda c: c.go("to="), "go400", expect="missing the to= parameter"),
@@ -460,7 +539,7 @@ def check_answer(r, case, port):
         assert not loc.startswith("//") and "\\" not in loc, loc
         assert "no-store" in cc, r
         assert r.header("Referrer-Policy", "").lower() == "no-referrer", r
-    elif kind == "go400":
+    elif kind in ("go400", "start400"):
         assert r.status == 400, r
         assert r.header("Location") is None, r
         assert r.header("Content-Type", "").split(";")[0] == "text/plain", r
@@ -496,8 +575,9 @@ def test_hostile(site, b_session, tool, keys, case):
 
     # the documented answer
     check_answer(r, case, site.port)
-    # nothing written into any cookie
-    assert r.header_all("Set-Cookie") == [], r
+    # nothing written into any cookie (but the flow's state cookie, dropped)
+    for sc in r.header_all("Set-Cookie"):
+        assert sc.startswith("ssst-") and "Max-Age=0" in sc, r
     # the exact outcome, logged; the ticket itself never is
     e = site.access_entry(r)
     assert (e["result"], e["reason"]) == case.outcome, e
@@ -509,3 +589,85 @@ def test_hostile(site, b_session, tool, keys, case):
     host = req.host if "@" not in req.host else "a.test"
     again = request(site.port, "/index.html", host=f"{host}:{site.port}")
     assert again.status == 200, again
+
+
+# ---------------------------------------------------------------------------
+# Request lines that core logs as they came: a 414 (longer than
+# LimitRequestLine, with no URI parsed at all) and mod_log_forensic, which
+# writes the request line before any module has looked at it.
+
+@pytest.fixture(scope="module")
+def hardened(gen_dir, module_so, keys):
+    h = Httpd("hardened", base_dir=gen_dir)
+    sscfg.two_sites(h, keys["key1"], modules=["log_forensic"],
+                    server_extra='LimitRequestLine 512\nForensicLog "{logs}/forensic_log"')
+    h.start()
+    yield h
+    h.stop()
+    h.check_log()
+
+
+def logs_of(h):
+    return "\n".join(p.read_text(errors="replace") for p in
+                     (h.access_log, h.error_log, h.logs / "forensic_log") if p.exists())
+
+
+def line_414(h, before):
+    for _ in range(100):
+        lines = h.access_log.read_text(errors="replace").splitlines()[before:]
+        got = [ln for ln in lines if "\t414\t" in ln]
+        if got:
+            return got
+        time.sleep(0.03)
+    raise AssertionError(f"no 414 line in {h.access_log}")
+
+
+@pytest.mark.parametrize("how", ["long-ticket", "short-ticket-long-query", "go-long-query"])
+def test_414_hides_the_ticket(hardened, tool, keys, how):
+    """A ticket of a session over about 300 bytes no longer fits into a
+    request line of 512 (what the README says); the request line as it came
+    reaches the log without the ticket, whole or cut short."""
+    b = Client(hardened, tool, keys["key1"])
+    before = len(hardened.access_log.read_text(errors="replace").splitlines())
+    if how == "long-ticket":
+        t = b.mint("user=" + "x" * 300)
+        path, secret = f"/shared-session/{t}.js", t[:40]
+    elif how == "short-ticket-long-query":
+        t = b.mint("user=alice")
+        path, secret = f"/shared-session/{t}.js?pad={'p' * 500}", t
+    else:
+        s = sstickets.b64url(sstickets.state_of(sstickets.state_text()))
+        path, secret = f"/shared-session/go?state={s}&to={'p' * 500}", s
+    r = request(hardened.port, path, host=f"b.test:{hardened.port}")
+    assert r.status == 414, r
+    lines = line_414(hardened, before)
+    assert ("<ticket>" in lines[0]) or ("state=<state>" in lines[0]), lines
+    assert secret not in logs_of(hardened)
+
+
+def test_ticket_fits_at_about_300_bytes_of_session(hardened, tool, keys):
+    b = Client(hardened, tool, keys["key1"])
+    r = b.script(b.mint("user=" + "x" * 270), extra=[("Sec-Fetch-Dest", "script")])
+    assert r.status == 200 and hardened.access_entry(r)["result"] == "replaced", r
+
+
+def test_forensic_log_hides_ticket_and_state(hardened, tool, keys):
+    b = Client(hardened, tool, keys["key1"])
+    ts, tn = b.mint("user=alice"), b.mint("user=alice", nav="/n")
+    s = sstickets.b64url(sstickets.state_of(sstickets.state_text()))
+    r1 = b.script(ts)
+    r2 = b.navigate(tn)
+    r3 = request(hardened.port, f"/shared-session/go?to=http%3A%2F%2Fb.test%2F&state={s}",
+                 host=f"a.test:{hardened.port}", headers=[("Cookie", A_SESSION)])
+    assert r1.status == 200 and r2.status == 303 and r3.status == 303, (r1, r2, r3)
+    forensic = hardened.logs / "forensic_log"
+    for _ in range(100):
+        text = forensic.read_text(errors="replace") if forensic.exists() else ""
+        if text.count("GET /shared-session/") >= 3:
+            break
+        time.sleep(0.03)
+    assert "GET /shared-session/<ticket>.js HTTP/1.1" in text, text
+    assert "GET /shared-session/<ticket> HTTP/1.1" in text, text
+    assert "&state=<state> HTTP/1.1" in text, text
+    for secret in (ts[:40], tn[:40], s):
+        assert secret not in logs_of(hardened)

@@ -369,6 +369,9 @@ class Site:
 
     def get(self, path, cookie=None, referer=None, method="GET", headers=(), body=None):
         hs = list(headers)
+        if path.endswith(".js") and not any(k == "Sec-Fetch-Dest" for k, _ in hs):
+            # as a browser fetches a loader: for a <script>
+            hs.append(("Sec-Fetch-Dest", "script"))
         if referer:
             hs.append(("Referer", referer))
         if cookie:
@@ -511,7 +514,9 @@ def probe_session(s, site, other, cookie, key):
     ticket from that session (303 straight to `to` when it is empty), and
     the tool opens the ticket."""
     to = urllib.parse.quote(other.origin + "/en/", safe="")
-    r = site.get(f"/shared-session/go?to={to}", cookie=cookie)
+    # with a state, as after the bounce through the other site's start
+    state = sscfg.sstickets.b64url(os.urandom(16))
+    r = site.get(f"/shared-session/go?to={to}&state={state}", cookie=cookie)
     assert r.status == 303, r
     loc = r.header("Location")
     prefix = other.origin + "/shared-session/"
@@ -903,15 +908,30 @@ def test_go_link(cookie_sites, site_key):
     to = urllib.parse.parse_qs(urllib.parse.urlsplit(href).query)["to"][0]
     assert to == s.b.origin + "/en/", to
 
+    # A bounces to B's start, which binds the flow to this browser with a
+    # state cookie and sends it back to A's go with the state
     r = s.a.get(href, cookie=a_cookie)
+    assert r.status == 303, r
+    loc = r.header("Location")
+    assert loc.startswith(s.b.origin + "/shared-session/start?"), r
+    assert r.header("Referrer-Policy") == "origin", r
+    u = urllib.parse.urlsplit(loc)
+    r = s.b.get(f"{u.path}?{u.query}")
+    assert r.status == 303, r
+    state = [c for c in r.header_all("Set-Cookie") if c.startswith("__Host-ssst-")]
+    assert len(state) == 1, r
+    loc = r.header("Location")
+    assert loc.startswith(s.a.origin + "/shared-session/go?") and "&state=" in loc, r
+    u = urllib.parse.urlsplit(loc)
+    r = s.a.get(f"{u.path}?{u.query}", cookie=a_cookie)
     assert r.status == 303, r
     loc = r.header("Location")
     assert loc.startswith(s.b.origin + "/shared-session/"), r
     assert r.header("Referrer-Policy") == "origin", r
 
-    # the browser follows, sending A's origin as Referer (Referrer-Policy)
+    # the browser follows with the state cookie of its flow
     path = urllib.parse.urlsplit(loc).path
-    r = s.b.get(path, referer=s.a.origin + "/")
+    r = s.b.get(path, cookie=cookie_pair(state[0]))
     assert r.status == 303, r
     assert r.header("Location") in ("/en/", s.b.origin + "/en/"), r
     e = s.h.access_entry(r)

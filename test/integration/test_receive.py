@@ -273,6 +273,17 @@ REJECTIONS = {
     "origin-foreign": (lambda c, k: (c.mint(), {"referer": None,
                                              "origin": "http://evil.example"}), "referer"),
     "origin-null": (lambda c, k: (c.mint(), {"referer": None, "origin": "null"}), "referer"),
+    # only a <script> fetches a script ticket (an <img>, a navigation, fetch())
+    "fetch-dest-image": (lambda c, k: (c.mint(), {"extra": [("Sec-Fetch-Dest", "image")]}),
+                         "fetch-dest"),
+    "fetch-dest-document": (lambda c, k: (c.mint(), {"extra": [("Sec-Fetch-Dest", "document")]}),
+                            "fetch-dest"),
+    "fetch-dest-empty": (lambda c, k: (c.mint(), {"extra": [("Sec-Fetch-Dest", "empty")]}),
+                         "fetch-dest"),
+    # cookie pairs are for a site that shares an application's cookie
+    "kind-cookie-pairs": (lambda c, k: (sstickets.seal(
+        sstickets.key_from_file(k["key1"]), "a.test", "b.test", "sessionid=q8x1",
+        mode=sstickets.MODE_SCRIPT | sstickets.MODE_COOKIE_PAIRS), {}), "kind"),
 }
 
 
@@ -401,8 +412,7 @@ def test_navigation_ticket(site, b):
 
 
 def test_navigation_without_next_goes_home(site, b, keys):
-    t = sstickets.seal(sstickets.key_from_file(keys["key1"]), "a.test", "b.test",
-                       "user=frank", sstickets.MODE_NAVIGATION, "")
+    t = b.mint("user=frank", nav="")
     r = b.navigate(t)
     assert_nav_answer(r, "/")
     assert_outcome(site, r, "replaced")
@@ -425,30 +435,45 @@ def test_script_ticket_on_navigation_url(site, b):
     assert b.page(mine) == {"user": "bob"}
 
 
+def assert_state_cookie_dropped(r, b, ticket):
+    """The answer deletes the flow's state cookie and sets nothing else."""
+    name = b.state_cookie(ticket).split("=")[0]
+    sc = r.header_all("Set-Cookie")
+    assert len(sc) == 1 and sc[0].startswith(name + "="), r
+    assert "max-age=0" in sc[0].lower().replace(" ", ""), sc
+
+
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("case,next_", [
-    ("expired", "/after"), ("referer", "/after"), ("replayed", "/after"),
-    ("unknown-source", "/after"),
+    ("expired", "/after"), ("replayed", "/after"), ("unknown-source", "/after"),
 ])
 def test_rejected_navigation_that_opened_goes_to_next(site, b, case, next_):
     mine = b.set_session("user=bob")
-    kw = {}
     if case == "expired":
         t = b.mint(nav=next_, iat=NOW() - 100)
-    elif case == "referer":
-        t = b.mint(nav=next_)
-        kw = {"referer": "http://evil.example/"}
     elif case == "replayed":
         t = b.mint(nav=next_)
         assert_outcome(site, b.navigate(t), "replaced")
     else:
         t = b.mint(nav=next_, src="c.test")
-    r = b.navigate(t, cookie=mine, **kw)
+    r = b.navigate(t, cookie=mine)
     assert_nav_answer(r, next_)
-    assert r.header_all("Set-Cookie") == []
+    assert_state_cookie_dropped(r, b, t)
     assert_outcome(site, r, "rejected", case)
     assert b.page(mine) == {"user": "bob"}
 
 
+def test_navigation_needs_no_referer(site, b):
+    """The state cookie binds a navigation ticket; a missing or foreign
+    Referer (mail links, rel=noreferrer) does not matter."""
+    for referer in (None, "http://evil.example/"):
+        r = b.navigate(b.mint("user=ida", nav="/r"), referer=referer)
+        assert_nav_answer(r, "/r")
+        assert_outcome(site, r, "replaced")
+        assert len(r.set_cookies("bsess")) == 1
+
+
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("case", ["bitflip", "other-destination", "unknown-key",
                                   "malformed"])
 def test_rejected_navigation_that_did_not_open_goes_home(site, b, keys, case):
@@ -462,10 +487,11 @@ def test_rejected_navigation_that_did_not_open_goes_home(site, b, keys, case):
         t, reason = "AAAA", "malformed"
     r = b.navigate(t)
     assert_nav_answer(r, "/")
-    assert r.header_all("Set-Cookie") == []
+    assert r.set_cookies("bsess") == []
     assert_outcome(site, r, "rejected", reason)
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("next_", [
     "//evil.example", "//evil.example/x", "/\\evil", "/\\\\evil.example",
     "https://evil.example/", "http://evil.example", "evil.example/x",
@@ -486,10 +512,11 @@ def test_forged_next_is_rejected(site, b, keys, next_):
     assert b.page(mine) == {"user": "bob"}
 
 
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
 @pytest.mark.parametrize("payload", ["next-too-long", "srclen-zero", "session-empty",
                                      "truncated"])
 def test_forged_structure_is_rejected(site, b, keys, payload):
-    """Authenticated but structurally wrong payloads are bad-ticket."""
+    """Authenticated but structurally wrong payloads are refused."""
     import struct
     k = sstickets.key_from_file(keys["key1"])
     iat = struct.pack(">Q", NOW())
@@ -503,7 +530,8 @@ def test_forged_structure_is_rejected(site, b, keys, payload):
     r = b.script(t)
     assert_script_answer(r)
     assert r.header_all("Set-Cookie") == []
-    assert_outcome(site, r, "rejected", "bad-ticket")
+    # a mode byte outside the table of (version, mode) pairs is malformed
+    assert_outcome(site, r, "rejected", "malformed" if payload == "mode-3" else "bad-ticket")
 
 
 @pytest.mark.parametrize("mode", [0x00, 0x03, 0x10, 0x13, 0x21, 0x81])
@@ -525,6 +553,210 @@ def test_location_never_another_host_with_host_header(site, b):
     r = b.navigate(b.mint(nav="/p"), host=f"www.b.test:{site.port}")
     assert r.status == 303
     assert_location_local(r, "www.b.test")
+
+
+# ---------------------------------------------------------------------------
+# Navigation tickets are bound to the browser that started the flow: the
+# state cookie B set in `start` digests to the S sealed into the ticket.
+
+def test_state_cookie_missing(site, b):
+    """A ticket for the attacker's session, delivered to a browser that never
+    started a flow (login CSRF): refused, B's session untouched."""
+    mine = b.set_session("user=bob")
+    t = b.mint("user=mallory", nav="/next")
+    r = b.navigate(t, cookie=mine, state=False)
+    assert_nav_answer(r, "/next")
+    assert r.header_all("Set-Cookie") == [], r
+    assert_outcome(site, r, "rejected", "state")
+    assert b.page(mine) == {"user": "bob"}
+
+
+def test_state_cookie_of_another_flow(site, b):
+    mine = b.set_session("user=bob")
+    t = b.mint("user=mallory", nav="/next")
+    other = b.mint("user=bob", nav="/x")
+    r = b.navigate(t, cookie=mine, state=b.state_cookie(other))
+    assert_nav_answer(r, "/next")
+    assert r.set_cookies("bsess") == [], r
+    assert_outcome(site, r, "rejected", "state")
+    assert b.page(mine) == {"user": "bob"}
+
+
+def test_state_cookie_name_with_another_text(site, b):
+    """A cookie of the right name whose text does not digest to S (planted
+    on an http site, for instance) does not bind."""
+    t = b.mint("user=mallory", nav="/next")
+    name = b.state_cookie(t).split("=")[0]
+    r = b.navigate(t, state=f"{name}={sstickets.state_text()}")
+    assert_nav_answer(r, "/next")
+    assert r.set_cookies("bsess") == [], r
+    assert_outcome(site, r, "rejected", "state")
+
+
+def test_state_failure_uses_the_ticket_up(site, b):
+    """The id is claimed before S is compared: a ticket refused for its
+    state cannot be tried again, not even by the browser it belongs to."""
+    t = b.mint("user=mallory", nav="/next")
+    assert_outcome(site, b.navigate(t, state=False), "rejected", "state")
+    r = b.navigate(t)
+    assert_outcome(site, r, "rejected", "replayed")
+    assert r.set_cookies("bsess") == [], r
+
+
+def test_state_cookie_dropped_and_ticket_accepted(site, b):
+    t = b.mint("user=jo", nav="/next")
+    r = b.navigate(t)
+    assert_nav_answer(r, "/next")
+    assert_outcome(site, r, "replaced")
+    name = b.state_cookie(t).split("=")[0]
+    drop = [c for c in r.header_all("Set-Cookie") if c.startswith(name + "=")]
+    assert len(drop) == 1, r
+    attrs = cookie_attrs(drop[0])
+    assert attrs.get("max-age") == "0" and attrs.get("path") == "/", drop
+    assert "httponly" in attrs and "secure" not in attrs, drop
+    assert b.page(cookie_pair(r.set_cookies("bsess")[0])) == {"user": "jo"}
+
+
+def test_replayed_with_its_state(site, b):
+    t = b.mint("user=jo", nav="/next")
+    assert_outcome(site, b.navigate(t), "replaced")
+    r = b.navigate(t)
+    assert_nav_answer(r, "/next")
+    assert_outcome(site, r, "rejected", "replayed")
+    assert r.set_cookies("bsess") == [], r
+
+
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
+@pytest.mark.parametrize("case", ["bitflip", "other-destination", "expired", "state"])
+def test_failed_ticket_lands_on_the_flows_to(site, b, case):
+    """The state cookie carries the page the visitor asked for: a ticket
+    that fails to open still lands there (without the session); one that
+    opened lands on its next."""
+    t = b.mint("user=jo", nav="/next", to="/asked?for=1",
+               iat=NOW() - 100 if case == "expired" else None)
+    state = b.state_cookie(t)
+    if case == "bitflip":
+        t = sstickets.flip_char(t, 80)
+    elif case == "other-destination":
+        t = b.mint("user=jo", nav="/next", dst="a.test", to="/asked?for=1")
+        state = b.state_cookie(t)
+    elif case == "state":
+        state = b.state_cookie(b.mint("user=x", nav="/y", to="/other"))
+        # the state cookie of another flow: its `to` is not this ticket's
+    r = b.navigate(t, state=state)
+    assert r.status == 303, r
+    want = "/next" if case in ("state", "expired") else "/asked?for=1"
+    assert_nav_answer(r, want)
+    assert r.set_cookies("bsess") == [], r
+
+
+def test_version_1_navigation_ticket_refused(site, b):
+    """Unbound navigation tickets (sites before the state binding) open,
+    then are refused: reason state, before their id is claimed."""
+    mine = b.set_session("user=bob")
+    t = b.mint("user=mallory", nav="/next", bound=False)
+    for _ in range(2):
+        r = b.navigate(t, cookie=mine)
+        assert_nav_answer(r, "/next")
+        assert r.header_all("Set-Cookie") == [], r
+        assert_outcome(site, r, "rejected", "state")
+    assert b.page(mine) == {"user": "bob"}
+
+
+@pytest.mark.allow_log("MSS00070", "MSS01050")
+def test_accept_unbound(httpd, module_so, tool, keys):
+    """During an upgrade: version-1 navigation tickets accepted, with a
+    warning at start-up and on every use; bound tickets still need their
+    state."""
+    h = httpd("unbound")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionAcceptUnbound On")
+    h.start()
+    assert "MSS00070: SharedSessionAcceptUnbound On" in h.start_output, h.start_output
+    rc, out = h.configtest()
+    assert rc == 0 and "MSS00070" in out, out
+    b = Client(h, tool, keys["key1"])
+    for n in range(2):
+        h.mark()
+        r = b.navigate(b.mint(f"user=u{n}", nav="/next", bound=False))
+        assert_nav_answer(r, "/next")
+        assert_outcome(h, r, "replaced")
+        assert b.page(cookie_pair(r.set_cookies("bsess")[0])) == {"user": f"u{n}"}
+        assert h.wait_error_log(r"\[shared_session:warn\].*MSS01050:.*from a\.test"), \
+            h.error_log_since_mark()
+    r = b.navigate(b.mint("user=mallory", nav="/next"), state=False)
+    assert_outcome(h, r, "rejected", "state")
+
+
+def test_accept_unbound_is_server_config_only(httpd, module_so, keys):
+    h = httpd("unboundvhost")
+    sscfg.two_sites(h, keys["key1"], b_extra="SharedSessionAcceptUnbound On")
+    rc, out = h.configtest()
+    assert rc != 0, out
+    assert "SharedSessionAcceptUnbound cannot occur within <VirtualHost>" in out, out
+
+
+def test_accept_unbound_off(httpd, module_so, tool, keys):
+    h = httpd("unboundoff")
+    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionAcceptUnbound Off")
+    h.start()
+    b = Client(h, tool, keys["key1"])
+    r = b.navigate(b.mint("user=u", nav="/next", bound=False))
+    assert_outcome(h, r, "rejected", "state")
+
+
+# ---------------------------------------------------------------------------
+# Sec-Fetch-Dest on an https entry (the entry's scheme decides, whatever
+# terminates TLS: here apache2 speaks plain HTTP behind it).
+
+@pytest.fixture(scope="module")
+def https_entry(gen_dir, module_so, keys):
+    h = Httpd("fetchdest", base_dir=gen_dir)
+    sscfg.two_sites(h, keys["key1"], sites="https://a.test https://b.test")
+    h.start()
+    yield h
+    h.stop()
+    h.check_log()
+
+
+@pytest.mark.parametrize("dest,result,reason", [
+    (None, "rejected", "fetch-dest"),
+    ("script", "replaced", "-"),
+    ("Script", "replaced", "-"),
+    ("image", "rejected", "fetch-dest"),
+    ("document", "rejected", "fetch-dest"),
+])
+def test_fetch_dest_on_an_https_entry(https_entry, tool, keys, dest, result, reason):
+    b = Client(https_entry, tool, keys["key1"])
+    b.referer = lambda host=None: "https://a.test/page"
+    extra = [("Sec-Fetch-Dest", dest)] if dest else []
+    r = b.script(b.mint("user=alice"), extra=extra)
+    assert_script_answer(r)
+    assert_outcome(https_entry, r, result, reason)
+
+
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
+def test_fetch_dest_then_referer_on_an_https_entry(https_entry, tool, keys):
+    """Sec-Fetch-Dest: script does not replace the Referer check."""
+    b = Client(https_entry, tool, keys["key1"])
+    r = b.script(b.mint("user=alice"), referer="https://evil.example/",
+                 extra=[("Sec-Fetch-Dest", "script")])
+    assert_outcome(https_entry, r, "rejected", "referer")
+
+
+def test_state_cookie_on_an_https_entry(https_entry, tool, keys):
+    """__Host- prefixed state cookies there; deleted with Secure."""
+    b = Client(https_entry, tool, keys["key1"])
+    b.secure = True
+    t = b.mint("user=alice", nav="/n")
+    assert b.state_cookie(t).startswith("__Host-ssst-")
+    r = b.navigate(t)
+    assert_outcome(https_entry, r, "replaced")
+    drop = [c for c in r.header_all("Set-Cookie") if c.startswith("__Host-ssst-")]
+    assert len(drop) == 1 and "secure" in cookie_attrs(drop[0]), r
+    # the http name does not count there
+    b.secure = False
+    t = b.mint("user=alice", nav="/n")
+    assert_outcome(https_entry, b.navigate(t), "rejected", "state")
 
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,9 @@ static void test_route(void **state)
         { "a b", SS_ROUTE_NOT_FOUND, 0 },
         { "\xc3\xa9", SS_ROUTE_NOT_FOUND, 0 },
         { "go/", SS_ROUTE_NOT_FOUND, 0 },
+        { "start", SS_ROUTE_START, 0 },
+        { "start.js", SS_ROUTE_SCRIPT, 5 },
+        { "starts", SS_ROUTE_NAVIGATION, 6 },
     };
     size_t i;
 
@@ -242,6 +245,53 @@ static void test_cache_control(void **state)
     }
 }
 
+static void test_query_redact(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_null(ss_query_redact(p, NULL, "state", "<state>"));
+    assert_null(ss_query_redact(p, "to=x", "state", "<state>"));
+    assert_null(ss_query_redact(p, "states=1&xstate=2", "state", "<state>"));
+    assert_string_equal(ss_query_redact(p, "to=x&state=abc", "state", "<state>"),
+                        "to=x&state=<state>");
+    assert_string_equal(ss_query_redact(p, "state=abc&to=x&state=d&", "state", "<state>"),
+                        "state=<state>&to=x&state=<state>&");
+}
+
+static void test_request_line_redact(void **state)
+{
+    apr_pool_t *p = *state;
+    static const struct { const char *line, *shown; } cases[] = {
+        { "GET /shared-session/AbC-_12.js HTTP/1.1", "GET /shared-session/<ticket>.js HTTP/1.1" },
+        { "GET /shared-session/AbC-_12 HTTP/1.1", "GET /shared-session/<ticket> HTTP/1.1" },
+        { "GET /shared-session/AbC-_12?x=1 HTTP/1.1", "GET /shared-session/<ticket>?x=1 HTTP/1.1" },
+        /* cut short by LimitRequestLine */
+        { "GET /shared-session/AbC-_12", "GET /shared-session/<ticket>" },
+        { "GET http://b.test:8080/shared-session/AbC.js HTTP/1.1",
+          "GET http://b.test:8080/shared-session/<ticket>.js HTTP/1.1" },
+        { "GET /shared-session/go?to=http%3A%2F%2Fb.test%2F&state=SSSS HTTP/1.1",
+          "GET /shared-session/go?to=http%3A%2F%2Fb.test%2F&state=<state> HTTP/1.1" },
+        { "GET /shared-session/go?state=SSSS", "GET /shared-session/go?state=<state>" },
+        { "GET /shared-session/go?to=x HTTP/1.1", NULL },
+        { "GET /shared-session/start?from=a.test&to=%2F HTTP/1.1", NULL },
+        { "GET /shared-session/ HTTP/1.1", NULL },
+        { "GET /other/AbC.js HTTP/1.1", NULL },
+        { "GET /x?/shared-session/AbC HTTP/1.1", NULL },
+        { "GET", NULL },
+        { "", NULL },
+    };
+    size_t i;
+
+    assert_null(ss_request_line_redact(p, NULL, "/shared-session/"));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = ss_request_line_redact(p, cases[i].line, "/shared-session/");
+
+        if (!cases[i].shown ? got != NULL : !got || strcmp(got, cases[i].shown)) {
+            fail_msg("'%s' shown as '%s'", cases[i].line, got ? got : "(unchanged)");
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +300,8 @@ int main(void)
         cmocka_unit_test(test_go_target),
         cmocka_unit_test(test_referer),
         cmocka_unit_test(test_cache_control),
+        cmocka_unit_test(test_query_redact),
+        cmocka_unit_test(test_request_line_redact),
     };
 
     return cmocka_run_group_tests(tests, pool_setup, pool_teardown);
