@@ -408,6 +408,12 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     if (!target) {
         return ss_refuse(r, "go", err);
     }
+    /* the page must be one that the target's start accepts too: a link to
+     * it would otherwise end on a 400 there, and a ticket's next must never
+     * lead into the handler (same SharedSessionPath on every site) */
+    if ((err = ss_state_to_check(u.path_query, conf->path)) != NULL) {
+        return ss_refuse(r, "go", err);
+    }
     if (state && !ss_state_decode(state, s)) {
         return ss_refuse(r, "go", "state= is not a state of the navigation flow");
     }

@@ -551,6 +551,12 @@ REFUSED = [
     "http://[::1]/",
     "http://127.0.0.1/",
     "b.test/x",
+    # pages that B's start refuses too: the handler itself, dot segments
+    "http://b.test/shared-session/x",
+    "http://b.test/shared-session",
+    "http://b.test/%73hared-session/go",
+    "http://b.test/x/../shared-session/go",
+    "http://b.test/x/./y",
 ]
 
 
