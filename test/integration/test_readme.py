@@ -665,7 +665,8 @@ def test_install_block_packages():
             if c.startswith("apt-get install ")]
     assert len(cmds) == 1, cmds
     pkgs = cmds[0].split()[2:]
-    m = re.search(r'^PKGS_BUILD="([^"]*)"', (pyhttpd.TOP / "dev").read_text(), re.M)
+    m = re.search(r'^PKGS_BUILD="([^"]*)"',
+                  (pyhttpd.TOP / "scripts" / "devlib.sh").read_text(), re.M)
     assert m and sorted(m.group(1).split()) == sorted(pkgs), (m and m.group(1), pkgs)
     for p in pkgs:
         cp = run(["dpkg-query", "-W", "-f=${Status}", p], check=False)
