@@ -11,11 +11,13 @@ PKGS_BROWSER="chromium chromium-driver python3-selenium"
 PKGS_SANITIZE="valgrind clang-14 libclang-rt-14-dev"
 
 missing_packages() {
-    local p missing=()
+    local installed p
+    # one dpkg-query for all (unknown names are simply not listed)
+    installed=" $(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null \
+                  | awk '$2 == "ii" { printf "%s ", $1 }')"
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+        case "$installed" in *" $p "*) ;; *) echo "$p" ;; esac
     done
-    printf '%s\n' "${missing[@]}"
 }
 
 # The packages named and, recursively, the installed packages they depend
