@@ -65,9 +65,9 @@ apt_get() {
 # Installs the packages that are missing, then upgrades the installed
 # packages they depend on (recursively) where the archive has newer versions,
 # so that what was just installed runs against the libraries it was built
-# for.  Checked on every run; "apt-get update" at most once per run and not
-# again within an hour while the package list and dpkg's database stay the
-# same (the stamp in build/).  Without root: missing packages stop the run,
+# for.  Checked on every run, except within an hour of a check of the same
+# packages with dpkg's database unchanged since; "apt-get update" at most
+# once per run and once an hour (the stamps in build/).  Without root: missing packages stop the run,
 # outdated ones are named.
 install_packages() {
     local missing outdated stamp key
@@ -86,10 +86,12 @@ install_packages() {
             return 0
         fi
     else
-        if [ -z "${DEV_APT_UPDATED:-}" ]; then
+        if [ -z "${DEV_APT_UPDATED:-}" ] && [ -z "$(find "$stamp.update" -mmin -60 2>/dev/null)" ]; then
             say "apt-get update"
+            mkdir -p "$(dirname "$stamp")"
             if apt_get update; then
                 DEV_APT_UPDATED=1; export DEV_APT_UPDATED
+                touch "$stamp.update"
             elif [ -n "$missing" ]; then
                 die "apt-get update failed"
             else
