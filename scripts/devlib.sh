@@ -65,17 +65,30 @@ apt_get() {
 # Installs the packages that are missing, then upgrades the installed
 # packages they depend on (recursively) where the archive has newer versions,
 # so that what was just installed runs against the libraries it was built
-# for.  Checked on every run, except within an hour of a check of the same
-# packages with dpkg's database unchanged since; "apt-get update" at most
-# once per run and once an hour (the stamps in build/).  Without root: missing packages stop the run,
-# outdated ones are named.
+# for.  Done on every run; as root, "apt-get update" first, at most once per
+# run and once an hour (build/packages-checked.update).  The check itself is
+# skipped when it already passed for the same packages, dpkg database and
+# package lists (build/packages-checked): a run with nothing to do takes a
+# second.  Without root: missing packages stop the run, outdated ones are
+# named.
 install_packages() {
-    local missing outdated stamp key
+    local missing outdated stamp
     stamp="${TOP:-.}/build/packages-checked"
-    key="$* $(stat -c %Y /var/lib/dpkg/status 2>/dev/null)"
     missing=$(missing_packages "$@" | xargs)
-    if [ -z "$missing" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] \
-       && [ -n "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
+    if [ "$(id -u)" = 0 ] && [ -z "${DEV_APT_UPDATED:-}" ] \
+       && { [ -n "$missing" ] || [ -z "$(find "$stamp.update" -mmin -60 2>/dev/null)" ]; }; then
+        say "apt-get update"
+        mkdir -p "$(dirname "$stamp")"
+        if apt_get update; then
+            DEV_APT_UPDATED=1; export DEV_APT_UPDATED
+            touch "$stamp.update"
+        elif [ -n "$missing" ]; then
+            die "apt-get update failed"
+        else
+            say "apt-get update failed: checking against the package lists as they are"
+        fi
+    fi
+    if [ -z "$missing" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$(packages_state "$@")" ]; then
         return 0
     fi
     if [ "$(id -u)" != 0 ]; then
@@ -86,18 +99,6 @@ install_packages() {
             return 0
         fi
     else
-        if [ -z "${DEV_APT_UPDATED:-}" ] && [ -z "$(find "$stamp.update" -mmin -60 2>/dev/null)" ]; then
-            say "apt-get update"
-            mkdir -p "$(dirname "$stamp")"
-            if apt_get update; then
-                DEV_APT_UPDATED=1; export DEV_APT_UPDATED
-                touch "$stamp.update"
-            elif [ -n "$missing" ]; then
-                die "apt-get update failed"
-            else
-                say "apt-get update failed: checking against the package lists as they are"
-            fi
-        fi
         if [ -n "$missing" ]; then
             say "installing: $missing"
             # shellcheck disable=SC2086
@@ -112,7 +113,12 @@ install_packages() {
         fi
     fi
     mkdir -p "$(dirname "$stamp")"
-    printf '%s' "$* $(stat -c %Y /var/lib/dpkg/status 2>/dev/null)" > "$stamp"
+    packages_state "$@" > "$stamp"
+}
+
+# What the check above depends on: the packages, dpkg's database, apt's lists.
+packages_state() {
+    echo "$* $(stat -c %Y /var/lib/dpkg/status /var/lib/apt/lists 2>/dev/null | xargs)"
 }
 
 # Apache's children run as www-data: they must be able to reach the test
