@@ -353,6 +353,11 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
 {
     int needs_cache = 0;
     server_rec *vs;
+    /* MSS00023 once per directive: virtual hosts without their own list
+     * inherit the main server's (same list, same line), and the first real
+     * pass at start-up (generation 1) repeats the pre-flight pass */
+    apr_hash_t *warned = apr_hash_make(ptemp);
+    int repeated_pass = ap_state_query(AP_SQ_CONFIG_GEN) == 1;
 
     ss_check_sites(ptemp, s);
     if (!ss_replay.directives_seen) {
@@ -362,9 +367,10 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     ss_session_save_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_save);
     if (!ss_session_load_fn || !ss_session_save_fn) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00020)
-                     "SharedSession* directives need mod_session: add "
-                     "'LoadModule session_module modules/mod_session.so' and a store "
-                     "(mod_session_cookie or mod_session_dbd)");
+                     "SharedSession* directives need mod_session and a store: on "
+                     "Debian 'a2enmod session session_cookie' (or session_dbd); "
+                     "elsewhere the LoadModule lines of mod_session and "
+                     "mod_session_cookie (or mod_session_dbd)");
         return !OK;
     }
     for (vs = s; vs; vs = vs->next) {
@@ -391,8 +397,10 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          conf->key_where, name);
             return !OK;
         }
-        if (nsites == 1) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00023)
+        if (nsites == 1 && !repeated_pass
+            && !apr_hash_get(warned, conf->sites_where, APR_HASH_KEY_STRING)) {
+            apr_hash_set(warned, conf->sites_where, APR_HASH_KEY_STRING, "");
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SSLOGNO(00023)
                          "SharedSessionSites (%s) lists one site only: there is no "
                          "other site to share sessions with", conf->sites_where);
         }

@@ -35,6 +35,31 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "allow_log(*tags): error-log tags/substrings this test "
         "expects at warn level or worse")
+    config.addinivalue_line(
+        "markers", "slow: builds and installs copies of the tree, runs "
+        "benchmarks, the demo or the README's blocks (./dev test --quick and "
+        "the sanitized run leave it out)")
+    config.addinivalue_line(
+        "markers", "browser: drives Chromium (./dev test --quick and the "
+        "sanitized run leave it out)")
+
+
+# Whole files that are slow or start a browser, marked here so that one
+# list says what "./dev test --quick" (-m "not slow and not browser") and
+# "./dev test --sanitize" leave out.
+MARKS_BY_FILE = {
+    "test_bench.py": ("slow",),       # throughput ratios, seconds per case
+    "test_install.py": ("slow",),     # make install, make distcheck on copies
+    "test_demo.py": ("slow",),        # the two-site demo application
+    "test_readme.py": ("slow",),      # every README block, the demo, a2enmod
+    "test_browser.py": ("browser",),  # headless Chromium
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in MARKS_BY_FILE.get(item.path.name, ()):
+            item.add_marker(getattr(pytest.mark, name))
 
 
 # ---------------------------------------------------------------------------

@@ -88,6 +88,8 @@ SUBSTITUTIONS = [
      "the module of the build tree under test"),
     ("systemctl restart apache2", "apache2ctl restart",
      "no systemd here: Debian's apache2ctl starts the copy's apache2 itself"),
+    ("systemctl reload apache2", "apache2ctl graceful",
+     "no systemd here: Debian's apache2ctl (graceful starts a stopped apache2)"),
     ("TICKET", "{ticket}",
      "a real ticket taken from a page of site A"),
     ("127.0.0.1:8080", "127.0.0.1:{backend_port}",
@@ -646,11 +648,21 @@ def install_source(name):
         nodes = found[0].body
 
 
+# Commands of those blocks that run here instead, as written, on a copy of
+# /etc/apache2: -> the test that runs them.
+RUN_HERE = {
+    "a2disconf shared-session": "test_enable_conf_block_on_a_copy_of_etc_apache2",
+}
+
+
 def check_run_by_test_install(name):
     problems = []
     for cmd in shell_commands(block(name).text):
-        if cmd.startswith("apt-get install "):
+        if cmd.startswith("apt-get "):
             continue        # test_install_block_packages
+        if cmd in RUN_HERE:
+            assert RUN_HERE[cmd] in globals(), RUN_HERE[cmd]
+            continue
         if cmd not in TEST_INSTALL_RUNS:
             problems.append(f"{name}: README command {cmd!r} is not mapped to "
                             f"test_install.py in TEST_INSTALL_RUNS")
@@ -669,11 +681,16 @@ def test_install_block_is_run_by_test_install():
 def test_install_block_packages():
     """apt-get install's packages: the names exist and are installed here,
     and they are the ones ./dev installs for a build."""
-    cmds = [c for c in shell_commands(block("install").text)
-            if c.startswith("apt-get install ")]
+    all_cmds = shell_commands(block("install").text)
+    cmds = [c for c in all_cmds if c.startswith("apt-get install ")]
     assert len(cmds) == 1, cmds
-    pkgs = cmds[0].split()[2:]
-    m = re.search(r'^PKGS_BUILD="([^"]*)"', (pyhttpd.TOP / "dev").read_text(), re.M)
+    # the package lists first (a new machine's may be old or empty), and
+    # no question to answer
+    assert "apt-get update" in all_cmds[:all_cmds.index(cmds[0])], all_cmds
+    assert "-y" in cmds[0].split(), cmds[0]
+    pkgs = [w for w in cmds[0].split()[2:] if not w.startswith("-")]
+    m = re.search(r'^PKGS_BUILD="([^"]*)"',
+                  (pyhttpd.TOP / "scripts" / "devlib.sh").read_text(), re.M)
     assert m and sorted(m.group(1).split()) == sorted(pkgs), (m and m.group(1), pkgs)
     for p in pkgs:
         cp = run(["dpkg-query", "-W", "-f=${Status}", p], check=False)
@@ -743,10 +760,69 @@ def test_enable_and_a2dismod_as_written_on_a_copy_of_etc_apache2(readme_dir, mod
 
     # the uninstall block's first line (make uninstall: test_install.py)
     cmds = shell_commands(block("uninstall").text)
-    assert cmds[0] == "a2dismod shared_session", cmds
-    sh(cmds[0], env=env)
+    assert "a2dismod shared_session" in cmds, cmds
+    sh("a2dismod shared_session", env=env)
     assert not list((d.confdir / "mods-enabled").glob("shared_session.*"))
     assert (d.confdir / "mods-enabled" / "session.load").is_symlink()
+
+
+def test_enable_conf_block_on_a_copy_of_etc_apache2(readme_dir, module_so, site_key):
+    """Walk-through 2's server-wide block, in the file the README names
+    (conf-available/shared-session.conf), enabled by the enable-conf block
+    as written (systemctl substituted) on a copy of Debian's /etc/apache2
+    with the module enabled; then the uninstall block's a2disconf, which
+    comes before a2dismod (the directives need the module)."""
+    root = readme_dir / "debian-conf"
+    ti.copy_live_confdir(root / "etc" / "apache2")
+    d = ti.Debian(root, free_port())
+    d.make_runnable()
+    avail = d.confdir / "mods-available"
+    load = pyhttpd.BUILD / "shared_session.load"
+    (avail / "shared_session.load").write_text(
+        substitute(load.read_text(), module_so=module_so))
+    shutil.copy(pyhttpd.TOP / "shared_session.conf", avail / "shared_session.conf")
+    d.a2("a2enmod", "shared_session", "session_cookie")
+    conf = d.confdir / "conf-available" / "shared-session.conf"
+    conf.write_text(substitute(block("server-cookie").text, key=site_key, port=d.port))
+
+    env = d.env()
+    env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
+    outputs = []
+    try:
+        for cmd in shell_commands(substitute(block("enable-conf").text)):
+            cp = sh(cmd, env=env)
+            outputs.append(cp.stdout)
+            if cmd == "apachectl configtest":
+                ti.assert_syntax_ok(cp.stdout, allowed=("AH00558",))
+        link = d.confdir / "conf-enabled" / "shared-session.conf"
+        assert link.is_symlink() and link.resolve() == conf.resolve(), outputs
+        pidfile = Path(d.vars["APACHE_PID_FILE"])
+        deadline = time.monotonic() + 10
+        while d.pid is None and time.monotonic() < deadline:
+            try:
+                d.pid = int(pidfile.read_text().strip())
+            except (OSError, ValueError):
+                time.sleep(0.02)
+        assert d.pid, "the enable-conf block did not start apache2:\n" + "\n".join(outputs)
+        pyhttpd.wait_port(d.port, 10)
+        r = pyhttpd.request(d.port, "/")
+        assert r.status in (200, 403, 404), r
+        # the configuration apache2 reads includes the file
+        inc = d.apache2("-t", "-D", "DUMP_INCLUDES").stdout
+        assert re.search(r"\bconf-enabled/shared-session\.conf\b", inc), inc
+
+        cmds = shell_commands(block("uninstall").text)
+        assert cmds.index("a2disconf shared-session") < cmds.index("a2dismod shared_session"), cmds
+        sh("a2disconf shared-session", env=env)
+        assert not link.exists() and not link.is_symlink()
+        sh("a2dismod shared_session", env=env)
+        cp = d.apache2("-t")
+        ti.assert_syntax_ok(cp.stdout, allowed=("AH00558",))
+    finally:
+        d.stop()
+    bad = ti.bad_log_lines("\n".join(outputs) + "\n" + d.error_log_text())
+    bad = [l for l in bad if "AH00558" not in l]
+    assert bad == [], "\n".join(bad)
 
 
 # ---------------------------------------------------------------------------
@@ -1415,8 +1491,10 @@ HANDLERS = {
                ti.test_a2enmod_and_configtest_on_stock_configuration,
                ti.test_installed_module_serves_a_ticket],
     "loadmodule": [test_loadmodule],
+    "enable-conf": [test_enable_conf_block_on_a_copy_of_etc_apache2],
     "uninstall": [test_uninstall_block_is_run_by_test_install,
                   test_enable_and_a2dismod_as_written_on_a_copy_of_etc_apache2,
+                  test_enable_conf_block_on_a_copy_of_etc_apache2,
                   ti.test_a2dismod_then_uninstall],
     "keygen": [test_keygen],
     "server-cookie": [test_server_cookie_and_vhost_cookie_script_flow],
