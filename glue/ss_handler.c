@@ -408,6 +408,12 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     if (!target) {
         return ss_refuse(r, "go", err);
     }
+    /* the page on the target is what start accepts: never a name under
+     * the handler (a ticket, go, start), also not once percent-decoded or
+     * through dot segments */
+    if ((err = ss_state_to_check(u.path_query, conf->path))) {
+        return ss_refuse(r, "go", err);
+    }
     if (state && !ss_state_decode(state, s)) {
         return ss_refuse(r, "go", "state= is not a state of the navigation flow");
     }
