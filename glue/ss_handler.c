@@ -408,10 +408,10 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     if (!target) {
         return ss_refuse(r, "go", err);
     }
-    /* the page must be one that the target's start accepts too: a link to
-     * it would otherwise end on a 400 there, and a ticket's next must never
-     * lead into the handler (same SharedSessionPath on every site) */
-    if ((err = ss_state_to_check(u.path_query, conf->path)) != NULL) {
+    /* the page on the target is what start accepts: never a name under
+     * the handler (a ticket, go, start), also not once percent-decoded or
+     * through dot segments */
+    if ((err = ss_state_to_check(u.path_query, conf->path))) {
         return ss_refuse(r, "go", err);
     }
     if (state && !ss_state_decode(state, s)) {
@@ -575,7 +575,30 @@ static void ss_redact_line(request_rec *r)
 
     if ((shown = ss_request_line_redact(r->pool, r->the_request, conf->path))) {
         r->the_request = apr_pstrdup(r->pool, shown);
+        return;
     }
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 109)
+    /* "//shared-session/T", "/x/../shared-session/T", "/%73hared-session/T"
+     * reach the handler once core has normalised the path: hide the ticket
+     * of such a line too, shown as the path the handler sees */
+    if (r->the_request && r->method && r->parsed_uri.path) {
+        char *path = apr_pstrdup(r->pool, r->parsed_uri.path);
+
+        if (ap_normalize_path(path, AP_NORMALIZE_NOT_ABOVE_ROOT
+                                    | AP_NORMALIZE_DECODE_UNRESERVED
+                                    | AP_NORMALIZE_MERGE_SLASHES)
+            && (shown = ss_request_line_redact(r->pool,
+                                               apr_pstrcat(r->pool, r->method, " ", path,
+                                                           r->args ? "?" : "",
+                                                           r->args ? r->args : "",
+                                                           r->protocol ? " " : "",
+                                                           r->protocol ? r->protocol : "",
+                                                           NULL),
+                                               conf->path))) {
+            r->the_request = apr_pstrdup(r->pool, shown);
+        }
+    }
+#endif
 }
 
 int ss_post_read_redact(request_rec *r)

@@ -551,11 +551,20 @@ REFUSED = [
     "http://[::1]/",
     "http://127.0.0.1/",
     "b.test/x",
-    # pages that B's start refuses too: the handler itself, dot segments
-    "http://b.test/shared-session/x",
+    # pages under the handler's path on the target, as start refuses them
+    "http://b.test/shared-session/go?to=http%3A%2F%2Fc.test%2F",
+    "http://b.test/shared-session/start?from=c.test&to=%2Fx",
+    "http://b.test/shared-session/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     "http://b.test/shared-session",
+    "http://b.test/Shared-Session/go",
     "http://b.test/%73hared-session/go",
     "http://b.test/x/../shared-session/go",
+    "http://b.test/x/%2e%2e/shared-session/go",
+    "http://b.test/./shared-session/go",
+    "http://b.test/x/..",
+    "http://b.test/x%2F%2Fy",
+    "http://b.test/x%00y",
+    "http://b.test/shared-session/x",
     "http://b.test/x/./y",
 ]
 

@@ -671,3 +671,31 @@ def test_forensic_log_hides_ticket_and_state(hardened, tool, keys):
     assert "&state=<state> HTTP/1.1" in text, text
     for secret in (ts[:40], tn[:40], s):
         assert secret not in logs_of(hardened)
+
+
+@pytest.mark.allow_log("MSS01080", "MSS01081", "MSS01082", "MSS01083", "MSS01084", "MSS01086", "MSS01087")
+@pytest.mark.parametrize("form", ["//shared-session/{t}.js", "/./shared-session/{t}.js",
+                                  "/%73hared-session/{t}.js", "/x/../shared-session/{t}",
+                                  "/shared-session/./{t}",
+                                  "//shared-session/go?to=http%3A%2F%2Fb.test%2F&state={s}",
+                                  "/x/../shared-%73ession/go?state={s}&to=http%3A%2F%2Fb.test%2F"])
+def test_forensic_log_hides_ticket_of_a_path_core_normalises(hardened, tool, keys, form):
+    """Doubled slashes, dot segments and escaped letters reach the handler
+    once core has normalised the path: the request line as it came (the
+    forensic log's) hides the ticket and the state there too."""
+    b = Client(hardened, tool, keys["key1"])
+    t = b.mint("user=alice", nav="/n") if "{t}" in form and ".js" not in form else b.mint("user=alice")
+    s = sstickets.b64url(sstickets.state_of(sstickets.state_text()))
+    path = form.format(t=t, s=s)
+    host = f"a.test:{hardened.port}" if "go?" in form else f"b.test:{hardened.port}"
+    forensic = hardened.logs / "forensic_log"
+    before = forensic.read_text(errors="replace").count("\n") if forensic.exists() else 0
+    r = request(hardened.port, path, host=host, headers=[("Cookie", A_SESSION)])
+    assert r.status in (200, 303), r
+    for _ in range(100):
+        if forensic.exists() and forensic.read_text(errors="replace").count("\n") >= before + 2:
+            break
+        time.sleep(0.03)
+    text = logs_of(hardened)
+    assert t[:40] not in text and s not in text, path
+    assert "/shared-session/<ticket>" in text or "state=<state>" in text, text
