@@ -225,10 +225,11 @@ static void check_line_redact(apr_pool_t *p, const char *line)
     }
     for (at = strstr(shown, HANDLER_PATH); at; at = strstr(at + 1, HANDLER_PATH)) {
         const char *name = at + strlen(HANDLER_PATH);
+        const char *sp = strchr(shown, ' ');
         size_t n = strcspn(name, "? ");
 
         /* the first occurrence after the method is the path */
-        if (at != strchr(shown, ' ') + 1 || !strchr(line, ' ')) {
+        if (!sp || at != sp + 1 || !strchr(line, ' ')) {
             break;
         }
         FUZZ_CHECK(n == 0 || !b64url_only(name, n) || (n == 2 && !strncmp(name, "go", 2))
