@@ -311,43 +311,6 @@ static int ss_prepare_loader_heads(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* SameSite=Strict on a session cookie: browsers withhold it on the
- * cross-site redirects of the navigation flow, so "go" finds no session.
- * Read from the configuration tree (mod_session keeps its settings to
- * itself); sections inside a <VirtualHost> belong to it. */
-static void ss_check_strict_cookies(ap_directive_t *d, server_rec *main_s, server_rec *vs,
-                                    apr_pool_t *ptemp)
-{
-    for (; d; d = d->next) {
-        server_rec *here = vs;
-
-        if (!strcasecmp(d->directive, "<VirtualHost")) {
-            server_rec *v;
-
-            for (v = main_s->next; v; v = v->next) {
-                if (v->defn_name && d->filename && !strcmp(v->defn_name, d->filename)
-                    && v->defn_line_number == (unsigned)d->line_num) {
-                    here = v;
-                    break;
-                }
-            }
-        }
-        if ((!strcasecmp(d->directive, "SessionCookieName")
-             || !strcasecmp(d->directive, "SessionDBDCookieName"))
-            && d->args && ap_strcasestr(d->args, "samesite=strict")
-            && ss_conf(vs)->sites->nelts) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00071)
-                         "%s (%s:%d) makes the session cookie SameSite=Strict: browsers "
-                         "withhold it on the cross-site redirects of the navigation flow, "
-                         "so 'go' sends users across without their session; use "
-                         "SameSite=Lax", d->directive, d->filename, d->line_num);
-        }
-        if (d->first_child) {
-            ss_check_strict_cookies(d->first_child, main_s, here, ptemp);
-        }
-    }
-}
-
 static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -406,7 +369,6 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
         }
         needs_cache |= nsites > 0;
     }
-    ss_check_strict_cookies(ap_conftree, s, s, ptemp);
     if (ss_conf(s)->accept_unbound) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00070)
                      "SharedSessionAcceptUnbound On: navigation tickets that are not bound "

@@ -29,6 +29,7 @@ typedef struct {
     apr_array_header_t *names;      /* of ss_local_name */
     const char *mount;              /* "SetHandler shared-session (file:line)", first seen */
     int ssl;                        /* SSLEngine on */
+    apr_array_header_t *strict;     /* session cookie directives with SameSite=Strict */
 } ss_tree_host;
 
 static const char *ss_node_where(apr_pool_t *p, const ap_directive_t *d)
@@ -77,6 +78,7 @@ static ss_tree_host *ss_tree_host_make(apr_pool_t *p, const ap_directive_t *node
 
     h->node = node;
     h->names = apr_array_make(p, 4, sizeof(ss_local_name));
+    h->strict = apr_array_make(p, 1, sizeof(const ap_directive_t *));
     return h;
 }
 
@@ -122,6 +124,11 @@ static void ss_walk(apr_pool_t *p, const ap_directive_t *d, ss_tree_host *h,
         }
         else if (!strcasecmp(d->directive, "SSLEngine")) {
             h->ssl = d->args && !strcasecmp(d->args, "on");
+        }
+        else if ((!strcasecmp(d->directive, "SessionCookieName")
+                  || !strcasecmp(d->directive, "SessionDBDCookieName"))
+                 && d->args && ap_strcasestr(d->args, "samesite=strict")) {
+            APR_ARRAY_PUSH(h->strict, const ap_directive_t *) = d;
         }
         else if (!h->mount && (mount = ss_mount_of(p, d))) {
             h->mount = mount;
@@ -301,6 +308,24 @@ static void ss_check_typos(apr_pool_t *p, server_rec *vs, apr_array_header_t *al
     }
 }
 
+/* SameSite=Strict on a session cookie: browsers withhold it on the
+ * cross-site redirects of the navigation flow, so "go" finds no session.
+ * mod_session keeps its settings to itself: read from the tree. */
+static void ss_check_strict(const ss_tree_host *h)
+{
+    int i;
+
+    for (i = 0; i < h->strict->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(h->strict, i, const ap_directive_t *);
+
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00071)
+                     "%s (%s:%d) makes the session cookie SameSite=Strict: browsers "
+                     "withhold it on the cross-site redirects of the navigation flow, "
+                     "so 'go' sends users across without their session; use "
+                     "SameSite=Lax", d->directive, d->filename, d->line_num);
+    }
+}
+
 void ss_check_sites(apr_pool_t *ptemp, server_rec *s)
 {
     ss_tree_host *main_host = ss_tree_host_make(ptemp, NULL);
@@ -338,6 +363,9 @@ void ss_check_sites(apr_pool_t *ptemp, server_rec *s)
         }
         if (mount) {
             ss_check_served(ptemp, vs, h, mount, said);
+        }
+        if (h && ss_conf(vs)->sites->nelts) {
+            ss_check_strict(h);
         }
         ss_check_typos(ptemp, vs, all_names, said);
     }
