@@ -65,6 +65,7 @@ static void *ss_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     SS_MERGE(accept_unbound);
     SS_MERGE(resend);
     SS_MERGE(local);
+    ss_merge_cookies(conf, base, add);
     return conf;
 }
 
@@ -330,6 +331,9 @@ static const command_rec ss_cmds[] = {
                     "Session entries that stay on this site: neither sent nor replaced"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
                   "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
+    AP_INIT_TAKE12("SharedSessionCookie", ss_set_cookie, NULL, RSRC_CONF,
+                   "An application's session cookie to share instead of mod_session's "
+                   "session: name [attributes] (repeatable)"),
     { NULL }
 };
 
@@ -402,7 +406,8 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     ss_session_load_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
     ss_session_save_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_save);
-    if (!ss_session_load_fn || !ss_session_save_fn) {
+    /* a site in cookie mode (SharedSessionCookie) needs no mod_session */
+    if ((!ss_session_load_fn || !ss_session_save_fn) && !ss_cookie_mode_everywhere(s)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, SSLOGNO(00020)
                      "SharedSession* directives need mod_session and a store: on "
                      "Debian 'a2enmod session session_cookie' (or session_dbd); "
@@ -442,6 +447,9 @@ static int ss_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
                          "other site to share sessions with", conf->sites_where);
         }
         needs_cache |= nsites > 0;
+    }
+    if (ss_cookie_check_config(ptemp, s) != OK) {
+        return !OK;
     }
     if (ss_conf(s)->accept_unbound) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00070)
@@ -537,6 +545,7 @@ static void ss_register_hooks(apr_pool_t *p)
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
     ss_admin_register_hooks(p);
+    ss_cookie_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {

@@ -379,11 +379,10 @@ void ss_filter_check_session(request_rec *r)
 {
     /* without SharedSessionSites the cause is that (configtest says so) */
     if (apr_atomic_read32(&ss_filter_without_session_said)
-        || !ss_conf(r->server)->sites->nelts || ss_load_session(r)) {
+        || !ss_conf(r->server)->sites->nelts || ss_conf(r->server)->cookies
+        || ss_load_session(r)) {
         return;
     }
-    /* the SharedSessionCookie directive (sharing an application's own
-     * cookie) is the other source of a session: none in this build */
     if (apr_atomic_cas32(&ss_filter_without_session_said, 1, 0) == 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(02030)
                       "the %s filter runs for %s on %s, where mod_session is not on: "

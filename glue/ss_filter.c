@@ -4,6 +4,7 @@
  * answers need on their final headers. */
 
 #include "ss_glue.h"
+#include "ss_sent_shim.h"
 #include <sodium.h>
 
 /* ---- the SHARED_SESSION output filter --------------------------------------- */
@@ -115,7 +116,24 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
         }
         return NULL;
     }
-    if (!sealer || !conf->loader_heads || !(z = ss_load_session(r))) {
+    if (!sealer || !conf->loader_heads) {
+        return NULL;
+    }
+    memset(&t, 0, sizeof(t));
+    if (conf->cookies) {
+        /* cookie mode: the application's cookies and their generation,
+         * when this site has not sent them already (glue/ss_cookie.c) */
+        ss_gen g;
+
+        session = ss_cookie_payload(r, conf, &g);
+        if (!*session || ss_sent_matches(r, site, &g)) {
+            return NULL;
+        }
+        ss_sent_set(r, conf, site, &g, 0);
+        t.cookie_pairs = 1;
+    }
+    else {
+    if (!(z = ss_load_session(r))) {
         return NULL;
     }
     /* empty once "expiry" and empty entries are left out */
@@ -123,7 +141,7 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
     if (!*session) {
         return NULL;
     }
-    memset(&t, 0, sizeof(t));
+    }
     t.iat = apr_time_sec(r->request_time);
     t.mode = SS_MODE_SCRIPT;
     t.src = site->id;

@@ -40,6 +40,7 @@
 #include "ss_kvclient.h"
 #include "ss_replay_floor.h"
 #include "ss_gen.h"
+#include "ss_cookie.h"
 
 extern module AP_MODULE_DECLARE_DATA shared_session_module;
 APLOG_USE_MODULE(shared_session);
@@ -84,6 +85,12 @@ typedef struct ss_server_conf {
     unsigned int sites_set:1, keys_set:1, timeout_set:1, replace_set:1,
                  check_referer_set:1, path_set:1, accept_unbound_set:1,
                  resend_set:1, local_set:1;
+    /* SharedSessionCookie (cookie mode, glue/ss_cookie.c): of ss_cookie_spec,
+     * NULL when the site shares mod_session's session; cookie_names the
+     * names in the same order */
+    apr_array_header_t *cookies;
+    const char **cookie_names;
+    int cookies_set;
 } ss_server_conf;
 
 /* The replay cache is one per server process tree (server config only). */
@@ -151,6 +158,36 @@ typedef struct ss_late_headers {
 /* The request's record; the first call adds the late header filter. */
 ss_late_headers *ss_late_headers_add(request_rec *r);
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+/* ---- glue/ss_cookie.c: cookie mode (SharedSessionCookie) ---------------- */
+
+/* One SharedSessionCookie: the cookie and what B appends to it. */
+typedef struct ss_cookie_spec {
+    const char *name;
+    const char *where;          /* file:line */
+    int attrs_given;            /* else the default, "; Secure" on https sites */
+    ss_cookie_attrs attrs;
+} ss_cookie_spec;
+
+#define SS_COOKIE_FILTER "SHARED_SESSION_COOKIES"
+
+const char *ss_set_cookie(cmd_parms *cmd, void *dummy, const char *name, const char *attrs);
+void ss_merge_cookies(ss_server_conf *conf, const ss_server_conf *base,
+                      const ss_server_conf *add);
+/* configtest: a Domain attribute that matches none of the sites; 0 or !OK */
+int ss_cookie_check_config(apr_pool_t *ptemp, server_rec *s);
+/* 1 when a server without mod_session can still run: every server that
+ * lists sites is in cookie mode */
+int ss_cookie_mode_everywhere(server_rec *s);
+void ss_cookie_register_hooks(apr_pool_t *p);
+/* The payload the loader and go carry for this request (after the
+ * application's Set-Cookie of this response): the listed cookies and their
+ * generation (*g, t = 0 when none), "" when there is nothing. */
+const char *ss_cookie_payload(request_rec *r, const ss_server_conf *conf, ss_gen *g);
+/* The receiving side once a cookie-pairs ticket passed every check: the
+ * reason (SS_OK or SS_R_MALFORMED), *replaced and *was_empty. */
+ss_reason ss_cookie_receive(request_rec *r, const ss_server_conf *conf, const ss_site *site,
+                            const ss_ticket *t, int *replaced, int *was_empty);
 
 #include "ss_admin.h"
 

@@ -110,7 +110,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     const ss_site *site = ss_request_site(r, conf);
     const ss_site *src;
     const char *referer;
-    session_rec *z;
+    session_rec *z = NULL;
     ss_ticket t;
 
     o->result = "rejected";
@@ -151,9 +151,9 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
         o->reason = SS_R_MODE;
         return;
     }
-    if (t.cookie_pairs) {
-        /* an application's cookie, for a site that shares one: here the
-         * session is mod_session's */
+    if (!t.cookie_pairs != !conf->cookies) {
+        /* cookie pairs at a site that shares mod_session's session, or
+         * the reverse */
         o->reason = SS_R_KIND;
         return;
     }
@@ -173,7 +173,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
             return;
         }
     }
-    if (!(z = ss_load_session(r))) {
+    if (!conf->cookies && !(z = ss_load_session(r))) {
         o->reason = SS_R_NO_SESSION;
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01011)
                       "mod_session is not on at %s: add 'Session On' and a session "
@@ -200,6 +200,19 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
              && (!seen->cookie_text
                  || sodium_memcmp(t.state, seen->s, SS_STATE_BYTES) != 0)) {
         o->reason = SS_R_STATE;
+        return;
+    }
+    if (conf->cookies) {
+        /* cookie mode: the application's cookies (glue/ss_cookie.c) */
+        int replaced = 0;
+
+        o->reason = ss_cookie_receive(r, conf, site, &t, &replaced, &o->was_empty);
+        if (o->reason == SS_OK) {
+            o->result = replaced ? "replaced" : "kept";
+            if (replaced) {
+                shared_session_run_replaced(r, t.src, site->id, o->was_empty);
+            }
+        }
         return;
     }
     o->was_empty = ss_session_is_empty(z);
@@ -349,7 +362,7 @@ static int ss_refuse(request_rec *r, const char *name, const char *why)
  * when the session does not fit into one. */
 static const char *ss_go_mint(request_rec *r, const ss_key *sealer, const ss_site *site,
                               const ss_site *target, const char *next, const char *session,
-                              const unsigned char s[SS_STATE_BYTES])
+                              const unsigned char s[SS_STATE_BYTES], int cookie_pairs)
 {
     char *ticket = NULL;
     ss_ticket t;
@@ -363,6 +376,7 @@ static const char *ss_go_mint(request_rec *r, const ss_key *sealer, const ss_sit
     t.src = site->id;
     t.next = next;
     t.session = session;
+    t.cookie_pairs = cookie_pairs;
     rv = ss_ticket_seal(r->pool, sealer, target->id, &t, NULL, &ticket);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, SSLOGNO(01021)
@@ -429,9 +443,18 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     where = apr_pstrcat(r->pool, origin, u.path_query, NULL);
     ss_remove_session_filter(r);
 
+    if (conf->cookies) {
+        /* cookie mode: the application's cookies (glue/ss_cookie.c) */
+        ss_gen g;
+
+        session = ss_cookie_payload(r, conf, &g);
+        z = NULL;
+    }
+    else {
     z = ss_load_session(r);
     session = z ? ss_session_encode(r->pool, z->entries) : "";
-    if (!z) {
+    }
+    if (!z && !conf->cookies) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01022)
                       "mod_session is not on at %s: 'go' sends users across without "
                       "their session", conf->path);
@@ -445,7 +468,8 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
 
         /* a session that cannot travel is not worth the bounce */
         randombytes_buf(probe, sizeof(probe));
-        if (!ss_go_mint(r, sealer, site, target, u.path_query, session, probe)) {
+        if (!ss_go_mint(r, sealer, site, target, u.path_query, session, probe,
+                        conf->cookies != NULL)) {
             return ss_go_redirect(r, where, "no-referrer");
         }
         /* the flow starts at B, which binds it to the browser */
@@ -454,7 +478,8 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
                             ap_escape_urlencoded(r->pool, u.path_query), NULL);
         return ss_go_redirect(r, where, "origin");
     }
-    if (!(ticket = ss_go_mint(r, sealer, site, target, u.path_query, session, s))) {
+    if (!(ticket = ss_go_mint(r, sealer, site, target, u.path_query, session, s,
+                              conf->cookies != NULL))) {
         return ss_go_redirect(r, where, "no-referrer");
     }
     return ss_go_redirect(r, apr_pstrcat(r->pool, origin, conf->path, ticket, NULL), "origin");
