@@ -345,16 +345,16 @@ int ss_cookie_payload_decode(apr_pool_t *p, const char *field, const char *const
         char *eq = strchr(tok, '='), *key = tok, *val;
 
         if (!eq || eq == tok || !eq[1]) {
-            return 0;
+            goto malformed;
         }
         *eq = '\0';
         val = eq + 1;
         if (!ss_form_unescape(key) || !ss_form_unescape(val)) {
-            return 0;
+            goto malformed;
         }
         if (!strcmp(key, SS_GEN_ENTRY)) {
             if (*gen) {
-                return 0;
+                goto malformed;
             }
             *gen = val;
             continue;
@@ -365,13 +365,16 @@ int ss_cookie_payload_decode(apr_pool_t *p, const char *field, const char *const
             }
             if (apr_table_get(pairs, names[i]) || !ss_cookie_octets(val, strlen(val))
                 || strlen(key) + strlen(val) > SS_COOKIE_MAX) {
-                apr_table_clear(pairs);
-                *gen = NULL;
-                return 0;
+                goto malformed;
             }
             apr_table_setn(pairs, names[i], val);
             break;
         }
     }
     return 1;
+
+malformed:
+    apr_table_clear(pairs);
+    *gen = NULL;
+    return 0;
 }
