@@ -30,6 +30,7 @@ typedef struct {
     const char *mount;              /* "SetHandler shared-session (file:line)", first seen */
     int ssl;                        /* SSLEngine on */
     apr_array_header_t *strict;     /* session cookie directives with SameSite=Strict */
+    apr_array_header_t *proxied;    /* ProxyPass and ProxyPassMatch directives */
 } ss_tree_host;
 
 static const char *ss_node_where(apr_pool_t *p, const ap_directive_t *d)
@@ -79,6 +80,7 @@ static ss_tree_host *ss_tree_host_make(apr_pool_t *p, const ap_directive_t *node
     h->node = node;
     h->names = apr_array_make(p, 4, sizeof(ss_local_name));
     h->strict = apr_array_make(p, 1, sizeof(const ap_directive_t *));
+    h->proxied = apr_array_make(p, 1, sizeof(const ap_directive_t *));
     return h;
 }
 
@@ -129,6 +131,10 @@ static void ss_walk(apr_pool_t *p, const ap_directive_t *d, ss_tree_host *h,
                   || !strcasecmp(d->directive, "SessionDBDCookieName"))
                  && d->args && ap_strcasestr(d->args, "samesite=strict")) {
             APR_ARRAY_PUSH(h->strict, const ap_directive_t *) = d;
+        }
+        else if (!strcasecmp(d->directive, "ProxyPass")
+                 || !strcasecmp(d->directive, "ProxyPassMatch")) {
+            APR_ARRAY_PUSH(h->proxied, const ap_directive_t *) = d;
         }
         else if (!h->mount && (mount = ss_mount_of(p, d))) {
             h->mount = mount;
@@ -326,6 +332,90 @@ static void ss_check_strict(const ss_tree_host *h)
     }
 }
 
+/* A ProxyPass's path and target: "ProxyPass /path url" or, inside
+ * <Location /path>, "ProxyPass url"; NULL when it cannot tell. */
+static const char *ss_proxy_path(apr_pool_t *p, const ap_directive_t *d, const char **target)
+{
+    const char *args = d->args ? d->args : "";
+    const char *w1 = ap_getword_conf(p, &args);
+    const char *w2 = ap_getword_conf(p, &args);
+
+    if (*w2) {
+        *target = w2;
+        return w1;
+    }
+    *target = w1;
+    if (d->parent && (!strcasecmp(d->parent->directive, "<Location")
+                      || !strcasecmp(d->parent->directive, "<LocationMatch"))) {
+        const char *pargs = d->parent->args ? d->parent->args : "";
+        char *path = ap_getword_conf(p, &pargs);
+        size_t n = strlen(path);
+
+        if (n && path[n - 1] == '>') {
+            path[n - 1] = '\0';
+        }
+        return path;
+    }
+    return NULL;
+}
+
+/* 1 when a ProxyPass(Match) path covers the handler's path. */
+static int ss_proxy_covers(apr_pool_t *p, const ap_directive_t *d, const char *path,
+                           const char *handler_path)
+{
+    int match = !strcasecmp(d->directive, "ProxyPassMatch")
+        || (d->parent && !strcasecmp(d->parent->directive, "<LocationMatch"));
+
+    if (match) {
+        ap_regex_t *rx = ap_pregcomp(p, path, AP_REG_EXTENDED);
+
+        return rx && ap_regexec(rx, handler_path, 0, NULL, 0) == 0;
+    }
+    return !strncmp(handler_path, path, strlen(path));
+}
+
+/* The handler's URL sent to the application by mod_proxy: tickets, go
+ * and start never reach the module there.  "ProxyPass /shared-session/ !"
+ * (or a covering "!") keeps it with Apache. */
+static void ss_check_proxied(apr_pool_t *p, server_rec *vs, const ss_tree_host *h,
+                             const ss_tree_host *main_host, apr_hash_t *said)
+{
+    const ss_server_conf *conf = ss_conf(vs);
+    const ap_directive_t *covering = NULL;
+    const char *covering_target = NULL;
+    int pass, i;
+
+    for (pass = 0; pass < 2; pass++) {
+        const ss_tree_host *t = pass ? main_host : h;
+
+        for (i = 0; t && i < t->proxied->nelts; i++) {
+            const ap_directive_t *d = APR_ARRAY_IDX(t->proxied, i, const ap_directive_t *);
+            const char *target = NULL, *path = ss_proxy_path(p, d, &target);
+
+            if (!path || !ss_proxy_covers(p, d, path, conf->path)) {
+                continue;
+            }
+            if (!strcmp(target, "!")) {
+                return;
+            }
+            if (!covering) {
+                covering = d;
+                covering_target = target;
+            }
+        }
+        if (h == main_host) {
+            break;
+        }
+    }
+    if (covering && ss_first_time(said, p, "proxied", covering, 0)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL, SSLOGNO(00121)
+                     "%s (%s:%d) sends SharedSessionPath %s of %s to %s: tickets, go and "
+                     "start never reach the module there; add 'ProxyPass %s !' before it",
+                     covering->directive, covering->filename, covering->line_num,
+                     conf->path, ss_server_label(p, vs), covering_target, conf->path);
+    }
+}
+
 void ss_check_sites(apr_pool_t *ptemp, server_rec *s)
 {
     ss_tree_host *main_host = ss_tree_host_make(ptemp, NULL);
@@ -366,6 +456,7 @@ void ss_check_sites(apr_pool_t *ptemp, server_rec *s)
         }
         if (h && ss_conf(vs)->sites->nelts) {
             ss_check_strict(h);
+            ss_check_proxied(ptemp, vs, h, main_host, said);
         }
         ss_check_typos(ptemp, vs, all_names, said);
     }
