@@ -11,11 +11,13 @@ does), forms, redirects, and the loaders a page carries, run as a browser
 runs a <script> (Referer of the page, Sec-Fetch-Dest: script).
 """
 
+import atexit
 import html
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -214,10 +216,71 @@ APP_MODULES = {
 }
 
 
+def tls_lines(cert):
+    """mod_ssl lines for a vhost, with a certificate made by make_cert."""
+    return (f"SSLEngine on\n    SSLCertificateFile {cert}/cert.pem\n"
+            f"    SSLCertificateKeyFile {cert}/key.pem")
+
+
+def make_cert(d, hosts=("a.test", "b.test")):
+    """A self-signed certificate for hosts into d (cert.pem, key.pem)."""
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    san = ",".join(f"DNS:{x}" for x in hosts)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", d / "key.pem", "-out", d / "cert.pem", "-days", "30",
+                    "-subj", f"/CN={hosts[0]}", "-addext", f"subjectAltName={san}",
+                    "-addext", "basicConstraints=critical,CA:FALSE",
+                    "-addext", "keyUsage=critical,digitalSignature",
+                    "-addext", "extendedKeyUsage=serverAuth"],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(d / "key.pem", 0o644)
+    return d
+
+
+def configure(h, kind, key, backend, attrs=None, cert=None, server_extra=""):
+    """apache2 for sites a.test and b.test in cookie mode in front of one
+    application: kind "django-proxy" (backend: gunicorn's Daemon),
+    "django-wsgi" (backend: the site's directory) or "php-fpm" (backend:
+    php-fpm's Daemon with .docroot); https with cert (then the site entries
+    name the port).  Returns the application's cookie name."""
+    if cert:
+        sites = "https://a.test:{port} https://b.test:{port}"
+        tls = tls_lines(cert)
+        mods = ["ssl"]
+        server_extra += '\nSSLSessionCache "shmcb:{run}/ssl_scache(512000)"'
+    else:
+        sites, tls, mods = "http://a.test http://b.test", "", []
+    if kind == "django-proxy":
+        cookie = "sessionid"
+        vhosts = proxied_vhost("a.test", backend.port, tls) + proxied_vhost("b.test",
+                                                                            backend.port, tls)
+        mods += APP_MODULES["django"]
+    elif kind == "django-wsgi":
+        cookie = "sessionid"
+        vhosts = wsgi_vhost("a.test", backend, tls) + wsgi_vhost("b.test", backend, tls)
+    else:
+        cookie = "PHPSESSID"
+        vhosts = (fpm_vhost("a.test", backend.docroot, backend.port, tls)
+                  + fpm_vhost("b.test", backend.docroot, backend.port, tls))
+        mods += APP_MODULES["php"]
+    snippet = cookie_server(key, cookie, attrs, sites, server_extra) + vhosts
+    if kind == "django-wsgi":
+        write_wsgi_config(h, snippet, modules=mods)
+    else:
+        h.write_config(snippet, modules=mods)
+    return cookie
+
+
 def write_wsgi_config(h, snippet, modules=()):
     """write_config with mod_wsgi loaded (not a Debian "short name")."""
     _need(WSGI_SO, "libapache2-mod-wsgi-py3")
-    h.write_config(f"LoadModule wsgi_module {WSGI_SO}\nWSGISocketPrefix {{run}}/wsgi\n"
+    # the daemons' sockets: a short path (at most 107 bytes with its name)
+    sockets = tempfile.mkdtemp(prefix="sswsgi-")
+    os.chmod(sockets, 0o755)
+    atexit.register(shutil.rmtree, sockets, True)
+    h.write_config(f"LoadModule wsgi_module {WSGI_SO}\nWSGISocketPrefix {sockets}/s\n"
                    + snippet, modules=modules)
 
 

@@ -66,32 +66,20 @@ PHP = dict(cookie="PHPSESSID", login=ssapps.php_login, home="/",
            logout="/logout.php", color="/color.php?c=")
 
 
+def backend(request, kind):
+    """The running application server a setup needs."""
+    return request.getfixturevalue({"django-proxy": "gunicorn", "django-wsgi": "django_dir",
+                                   "php-fpm": "fpm"}[kind])
+
+
 @pytest.fixture(params=["django-proxy", "django-wsgi", "php-fpm"])
 def app(request, httpd, keys, module_so):
     """apache2 with sites a.test and b.test in cookie mode, in front of one
     of the applications; returns (h, App)."""
     h = httpd("cookie-" + request.param)
-    if request.param == "django-proxy":
-        g = request.getfixturevalue("gunicorn")
-        snippet = (ssapps.cookie_server(keys["key1"], "sessionid")
-                   + ssapps.proxied_vhost("a.test", g.port)
-                   + ssapps.proxied_vhost("b.test", g.port))
-        h.write_config(snippet, modules=ssapps.APP_MODULES["django"])
-        spec = DJANGO
-    elif request.param == "django-wsgi":
-        d = request.getfixturevalue("django_dir")
-        snippet = (ssapps.cookie_server(keys["key1"], "sessionid")
-                   + ssapps.wsgi_vhost("a.test", d) + ssapps.wsgi_vhost("b.test", d))
-        ssapps.write_wsgi_config(h, snippet)
-        spec = DJANGO
-    else:
-        f = request.getfixturevalue("fpm")
-        snippet = (ssapps.cookie_server(keys["key1"], "PHPSESSID")
-                   + ssapps.fpm_vhost("a.test", f.docroot, f.port)
-                   + ssapps.fpm_vhost("b.test", f.docroot, f.port))
-        h.write_config(snippet, modules=ssapps.APP_MODULES["php"])
-        spec = PHP
+    ssapps.configure(h, request.param, keys["key1"], backend(request, request.param))
     h.start()
+    spec = PHP if request.param == "php-fpm" else DJANGO
     return h, App(request.param, **spec)
 
 
