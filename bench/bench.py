@@ -25,6 +25,15 @@ subject, which other load on the machine disturbs much less.  The rows:
   R2-1, R2-4, R2-16
             R2 with 1, 4 and 16 target sites
   R2-crypto R2 with the session in a mod_session_crypto cookie
+  R1-cookie the receiver of a site in cookie mode (SharedSessionCookie, the
+            application's session cookie and the marker, no mod_session)
+            vs. an empty static .js on the same virtual host
+  R2-cookie R2 in cookie mode (the request carries the application's cookie
+            and its marker; SharedSessionResend 0: a loader on every page)
+  R2-cookie-proxy
+            R2-cookie with the page proxied (mod_proxy_http) to a real
+            application, the Django site of test/integration/apps served by
+            gunicorn, which re-sends its session cookie on every response
   R3        a 100 MiB HTML page (</head> in its first KiB) through the
             filter vs. without: throughput (one child)
   R3-scan   the worst case: 100 MiB whose only insertion point is at the
@@ -79,7 +88,7 @@ CRYPTO_BENCH = BUILD / "build" / "bench" / "crypto_bench"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 MODULES = ["mpm_event", "authz_core", "mime", "alias", "headers", "session",
-           "session_cookie", "session_crypto", "socache_shmcb"]
+           "session_cookie", "session_crypto", "socache_shmcb", "proxy", "proxy_http"]
 PASSPHRASE = "bench-passphrase-0123456789"
 MIB = 1024 * 1024
 
@@ -302,8 +311,11 @@ class Bench:
     def mint(self, rid, mint, count):
         dst, session, nav = mint
         path = self.rundir / f"tickets-{rid}.txt"
+        # "--cookie=NAME=VALUE": a ticket of cookie pairs (cookie mode)
+        carry = (["--cookie", session[len("--cookie="):]] if session.startswith("--cookie=")
+                 else ["--session", session])
         args = [str(TOOL), "mint", "--key", str(self.key), "--src", "a.test",
-                "--dst", dst, "--session", session, "--count", str(count)]
+                "--dst", dst, *carry, "--count", str(count)]
         if nav:
             args += ["--nav", nav, "--state", NAV_STATE]
         with open(path, "w") as f:
@@ -488,6 +500,16 @@ def make_servers(o, b, rundir):
                  sites="http://a2c.test http://t1.test http://t2.test", ntargets=2,
                  cookie="session", store="cookie store with mod_session_crypto",
                  store_lines=store_lines("crypto"), extra="")
+    backend = getattr(b, "backend", None)
+    proxy = ""
+    if backend:
+        proxy = (f"ProxyPass /pf/ http://127.0.0.1:{backend.port}/\n"
+                 f"    ProxyPass /pnf/ http://127.0.0.1:{backend.port}/\n"
+                 f"    <Location /pf/>\n        SetOutputFilter SHARED_SESSION\n"
+                 f"    </Location>")
+    main_srv.add("cookie.conf.in", name="ac.test", key=b.key,
+                 sites="http://a.test http://ac.test http://t1.test http://t2.test",
+                 proxy=proxy, backend_what="the Django site (gunicorn)")
     h = main_srv.h
     h.write_file("htdocs/empty.js", "")
     page = html_page(8 * 1024)
@@ -564,6 +586,9 @@ def main():
         return any(rid == w or (w.endswith("*") and rid.startswith(w[:-1]))
                    for w in o.only.split(","))
 
+    b.backend = start_backend(rundir) if wanted("R2-cookie-proxy") else None
+    if wanted("R2-cookie-proxy") and not b.backend:
+        b.problems.append("R2-cookie-proxy: no Django/gunicorn backend")
     main_srv, stream_srv = make_servers(o, b, rundir)
 
     results = []
@@ -604,6 +629,8 @@ def main():
     finally:
         for s in servers:
             s.stop()
+        if b.backend:
+            b.backend.stop()
     load_after = os.getloadavg()
     print_table(o, results, started, load_before, load_after, b.problems)
     if not o.keep and not b.problems:
@@ -658,6 +685,32 @@ def ratio_rows_of(b, main_srv, wanted):
                                 check="tags", expect_ok=True),
                            Side("filter off", f"a{n}.test", "/nf/page.html",
                                 cookie=cookie, check="tags"), goal))
+    # cookie mode: the application's session cookie and its marker
+    ckey = "q8x1v0k2m9n3b4v5c6x7z8l9k0j1h2g3"
+    ckie = f"sessionid={ckey}; ssgen={cookie_marker(b.key, {'sessionid': ckey})}"
+    ratio_rows.append(("R1-cookie", "script receiver in cookie mode (application cookie "
+                       "and marker, no mod_session)", "empty static .js",
+                       Side("ticket, cookie pairs", "ac.test", "/shared-session/", ".js",
+                            referer=referer, check="cookie",
+                            mint=("ac.test", f"--cookie=sessionid={ckey}", None),
+                            expect_ok=True),
+                       Side("static .js", "ac.test", "/empty.js", referer=referer),
+                       (">=", 0.90)))
+    ratio_rows.append(("R2-cookie", "8 KiB page, cookie mode, 3 sites (2 tags)",
+                       "same page, filter off",
+                       Side("filter on", "ac.test", "/f/page.html", cookie=ckie, check="tags",
+                            expect_ok=True),
+                       Side("filter off", "ac.test", "/nf/page.html", cookie=ckie,
+                            check="tags"), (">=", 0.90)))
+    if getattr(b, "backend", None) and wanted("R2-cookie-proxy"):
+        pk = b.backend.session_key
+        pc = f"sessionid={pk}; ssgen={cookie_marker(b.key, {'sessionid': pk})}"
+        ratio_rows.append(("R2-cookie-proxy", "R2-cookie, page proxied to Django (gunicorn)",
+                           "same proxied page, filter off",
+                           Side("filter on", "ac.test", "/pf/", cookie=pc, check="tags",
+                                expect_ok=True),
+                           Side("filter off", "ac.test", "/pnf/", cookie=pc, check="tags"),
+                           (">=", 0.97)))
     if wanted("R2-crypto"):
         ccookie = crypto_cookie(b, main_srv, referer, s200)
         ratio_rows.append(("R2-crypto", "R2 (2 tags), session in a mod_session_crypto cookie",
@@ -686,6 +739,38 @@ def run_rows(o, b, main_srv, stream_srv, wanted, results):
     crypto = [rid for rid in CRYPTO_ROWS if wanted(rid) or wanted("C")]
     if crypto:
         crypto_rows(o, results, crypto)
+
+
+def cookie_marker(keyfile, pairs):
+    """A marker cookie's value T.D for pairs (docs/PROTOCOL.md, "Generations")."""
+    import hashlib
+    gk = sstickets.kdf(32, 3, sstickets.key_from_file(keyfile))
+    t = int(time.time() * 1_000_000) - 1_000_000
+    h = hashlib.blake2b(key=gk, digest_size=16)
+    h.update(str(t).encode() + b"\0")
+    for k in sorted(pairs):
+        h.update(k.encode() + b"\0" + pairs[k].encode() + b"\0")
+    return f"{t}.{h.hexdigest()}"
+
+
+def start_backend(rundir):
+    """The Django site of test/integration/apps under gunicorn, and one
+    session of it (its key), for R2-cookie-proxy; None when Django or
+    gunicorn is missing (the row is then left out, with a problem)."""
+    import ssapps
+    try:
+        site = ssapps.django_site(rundir)
+        g = ssapps.gunicorn(site)
+    except BaseException as e:          # fail_missing raises pytest's Failed
+        say(f"R2-cookie-proxy left out: {e}")
+        return None
+    r = pyhttpd.request(g.port, "/", host="ac.test")
+    sc = r.set_cookies("sessionid")
+    if not sc:
+        g.stop()
+        raise SystemExit(f"bench: the Django site gave no session: {r}")
+    g.session_key = pyhttpd.cookie_pair(sc[0]).split("=", 1)[1]
+    return g
 
 
 def crypto_cookie(b, srv, referer, session):

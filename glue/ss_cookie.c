@@ -305,13 +305,52 @@ static void ss_cookie_apply(request_rec *r, const ss_server_conf *conf, ss_cooki
 
 /* ---- the SHARED_SESSION_COOKIES filter ---------------------------------------- */
 
+typedef struct {
+    const ss_server_conf *conf;
+    int found;
+} ss_cookie_probe;
+
+/* A Set-Cookie that starts with a listed name and '=' (or white space):
+ * the only responses worth reading the request's cookies for. */
+static int ss_cookie_probe_one(void *rec, const char *key, const char *val)
+{
+    ss_cookie_probe *pr = rec;
+    int i;
+
+    (void)key;
+    while (*val == ' ' || *val == '\t') {
+        val++;
+    }
+    for (i = 0; i < pr->conf->cookies->nelts; i++) {
+        const char *name = pr->conf->cookie_names[i];
+        size_t n = strlen(name);
+
+        if (!strncmp(val, name, n) && (val[n] == '=' || val[n] == ' ' || val[n] == '\t')) {
+            pr->found = 1;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int ss_cookie_response_sets_listed(request_rec *r, const ss_server_conf *conf)
+{
+    ss_cookie_probe pr = { conf, 0 };
+
+    apr_table_do(ss_cookie_probe_one, &pr, r->headers_out, "Set-Cookie", NULL);
+    if (!pr.found) {
+        apr_table_do(ss_cookie_probe_one, &pr, r->err_headers_out, "Set-Cookie", NULL);
+    }
+    return pr.found;
+}
+
 static apr_status_t ss_cookie_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const ss_server_conf *conf = ss_conf(r->server);
     const ss_site *site = ss_request_site(r, conf);
 
-    if (conf->cookies && site) {
+    if (conf->cookies && site && ss_cookie_response_sets_listed(r, conf)) {
         ss_cookie_apply(r, conf, ss_cookie_req_get(r, conf, site));
     }
     ap_remove_output_filter(f);
