@@ -17,6 +17,8 @@
 
 #include "ss_cookie.h"
 #include "ss_session_codec.h"
+#include "ss_gen.h"
+#include "ss_keyring.h"
 
 #include "unit_pool.h"
 
@@ -313,6 +315,36 @@ static void test_payload_size(void **state)
     assert_int_equal(ss_cookie_payload_decode(p, big, NAMES, 2, t, &gen), 0);
 }
 
+/* the protocol's vectors: the marker of sessionid=q8x1v0k2m9, and a tombstone */
+static void test_marker_vector(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const sid[] = { "sessionid" };
+    unsigned char master[SS_MASTER_KEY_BYTES];
+    apr_table_t *t = apr_table_make(p, 1);
+    ss_gen_pair pair;
+    ss_key key;
+    ss_gen g;
+    char text[SS_GEN_TEXT_MAX];
+    int i;
+
+    for (i = 0; i < SS_MASTER_KEY_BYTES; i++) {
+        master[i] = (unsigned char)i;
+    }
+    ss_key_derive(&key, master);
+    assert_int_equal(ss_cookie_read("a=1; sessionid=q8x1v0k2m9", sid, 1, t), 1);
+    pair.key = "sessionid";
+    pair.val = apr_table_get(t, "sessionid");
+    g.t = APR_UINT64_C(1700000000000000);
+    ss_gen_digest(g.d, key.gk, g.t, &pair, 1);
+    ss_gen_format(&g, text);
+    assert_string_equal(text, "1700000000000000.b8e42bba5a7399115e12fce7202a9f09");
+    g.t = APR_UINT64_C(1700000001000000);
+    ss_gen_digest(g.d, key.gk, g.t, NULL, 0);
+    ss_gen_format(&g, text);
+    assert_string_equal(text, "1700000001000000.335e01ad9959bc6f6246bdc12853b99a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_payload_vector),
         cmocka_unit_test(test_payload_decode),
         cmocka_unit_test(test_payload_size),
+        cmocka_unit_test(test_marker_vector),
     };
 
     return cmocka_run_group_tests(tests, pool_setup, pool_teardown);
