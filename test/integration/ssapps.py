@@ -291,10 +291,12 @@ LOADER_RE = re.compile(r'<script src="(http[^"]+/shared-session/[A-Za-z0-9_-]+\.
 
 
 class Visitor:
-    def __init__(self, h):
+    def __init__(self, h, transport=None):
+        """transport(path, host, method, headers, body) -> pyhttpd.Response
+        (default: plain HTTP to h's port)."""
         self.h = h
         self.jar = {}           # host -> {name: value}
-        self.last = None
+        self.transport = transport
 
     def cookies(self, host):
         return dict(self.jar.get(host, {}))
@@ -330,8 +332,11 @@ class Visitor:
             hs.append(("Sec-Fetch-Dest", fetch_dest))
         if referer:
             hs.append(("Referer", referer))
-        r = pyhttpd.request(self.h.port, path, host=u.netloc, method=method,
-                            headers=hs, body=body)
+        if self.transport:
+            r = self.transport(path, u.netloc, method, hs, body)
+        else:
+            r = pyhttpd.request(self.h.port, path, host=u.netloc, method=method,
+                                headers=hs, body=body)
         self.store(host, r)
         return r
 
@@ -358,13 +363,13 @@ class Visitor:
         out = []
         for src in self.loaders(resp):
             out.append(self.request(src, fetch_dest="script",
-                                    referer=f"{u.scheme}://{u.hostname}/"))
+                                    referer=f"{u.scheme}://{u.netloc}/"))
         return out
 
     def post_form(self, url, fields, follow=True):
         body = urllib.parse.urlencode(fields)
         u = urllib.parse.urlsplit(url)
-        r = self.request(url, method="POST", body=body,
+        r = self.request(url, method="POST", body=body, referer=url,
                          headers=[("Content-Type", "application/x-www-form-urlencoded"),
                                   ("Origin", f"{u.scheme}://{u.netloc}")])
         if follow and r.status in (301, 302, 303):

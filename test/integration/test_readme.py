@@ -50,6 +50,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -94,6 +95,18 @@ SUBSTITUTIONS = [
      "a real ticket taken from a page of site A"),
     ("127.0.0.1:8080", "127.0.0.1:{backend_port}",
      "walk-through 7's application: backend_echo.py, started by the test on a free "
+     "loopback port"),
+    ("127.0.0.1:8000", "127.0.0.1:{gunicorn_port}",
+     "walk-through 8's Django site (test/integration/apps) under gunicorn, started by "
+     "the test on a free loopback port"),
+    ("/srv/mysite/mysite", "{django_dir}/ssapp",
+     "walk-through 8's Django project package: the test's copy of apps/django_site"),
+    ("/srv/mysite", "{django_dir}",
+     "walk-through 8's Django project: the test's copy of apps/django_site"),
+    ("/srv/php-site", "{php_dir}",
+     "walk-through 8's PHP site: the test's copy of apps/php_site"),
+    ("unix:/run/php/php8.2-fpm.sock|fcgi://localhost", "fcgi://127.0.0.1:{fpm_port}",
+     "walk-through 8's php-fpm: started by the test with a pool of its own on a free "
      "loopback port"),
 ]
 # Not substitutions: sh blocks run with the build tree first in PATH (so
@@ -1479,6 +1492,94 @@ def test_status_counters_block(status_sites, site_key):
 
 
 # ---------------------------------------------------------------------------
+# 8. An application behind Apache: each block with its real application
+# (test/integration/apps, ssapps.py), the server-wide block of walk-through 2.
+
+@pytest.fixture(scope="module")
+def readme_apps(readme_dir):
+    import ssapps
+    d = readme_dir / "apps"
+    d.mkdir()
+    os.chmod(d, 0o755)
+    django = ssapps.django_site(d)
+    php = ssapps.php_site(d)
+    g = ssapps.gunicorn(django)
+    f = ssapps.php_fpm(d)
+    yield {"django_dir": django, "php_dir": php, "gunicorn_port": g.port,
+           "fpm_port": f.port}
+    g.stop()
+    f.stop()
+
+
+def app_visitor(s):
+    """A scripted browser over https to the README's two sites."""
+    import ssapps
+    return ssapps.Visitor(s.h, transport=lambda path, host, method, hs, body: https_request(
+        s.h.port, path, host, method=method, headers=hs, body=body, cafile=s.a.cafile))
+
+
+def app_shares_login(s, login, cookie):
+    """Log in on A through the application's own form; A's loader takes the
+    login to B, which then greets the user; a logout on A logs B out."""
+    import ssapps
+    v = app_visitor(s)
+    a, b = s.a.origin, s.b.origin
+    login(v, a)
+    r = v.get(a + "/")
+    assert "user: alice" in r.body.decode(), r
+    (res,) = v.run_loaders(a + "/", r)
+    e = s.h.access_entry(res)
+    assert (e["result"], e["reason"]) == ("replaced", "-"), e
+    sc = [c for c in res.set_cookies(cookie)]
+    assert sc and cookie_attrs(sc[0]).get("samesite") == "None" \
+        and "secure" in cookie_attrs(sc[0]), sc
+    assert v.cookies("b.test")[cookie] == v.cookies("a.test")[cookie]
+    assert v.cookies("b.test")["__Host-ssgen"] == v.cookies("a.test")["__Host-ssgen"]
+    assert v.user(b + "/") == ssapps.USER
+    v.get(a + ("/logout/" if cookie == "sessionid" else "/logout.php"), run_loaders=True)
+    assert v.user(a + "/") == "anonymous"
+    assert v.user(b + "/") == "anonymous"
+
+
+def test_vhost_django_proxy(readme_dir, tls, site_key, module_so, readme_apps):
+    import ssapps
+    s = start_sites(readme_dir, tls, "django-proxy", [block("server-cookie").text],
+                    [block("vhost-django-proxy").text], modules=["proxy", "proxy_http"],
+                    values=dict(readme_apps, key=site_key))
+    try:
+        app_shares_login(s, ssapps.django_login, "sessionid")
+    finally:
+        stop_sites(s)
+
+
+def test_server_wsgi_and_vhost_django_wsgi(readme_dir, tls, site_key, module_so, readme_apps):
+    import ssapps
+    sockets = tempfile.mkdtemp(prefix="sswsgi-")   # a short path for the daemon's socket
+    os.chmod(sockets, 0o755)
+    s = start_sites(readme_dir, tls, "django-wsgi",
+                    [block("server-cookie").text, block("server-wsgi").text],
+                    [block("vhost-django-wsgi").text], modules=["wsgi"],
+                    values=dict(readme_apps, key=site_key),
+                    before=f"WSGISocketPrefix {sockets}/s")
+    try:
+        app_shares_login(s, ssapps.django_login, "sessionid")
+    finally:
+        stop_sites(s)
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def test_vhost_php_fpm(readme_dir, tls, site_key, module_so, readme_apps):
+    import ssapps
+    s = start_sites(readme_dir, tls, "php-fpm", [block("server-cookie").text],
+                    [block("vhost-php-fpm").text], modules=["proxy", "proxy_fcgi"],
+                    values=dict(readme_apps, key=site_key))
+    try:
+        app_shares_login(s, ssapps.php_login, "PHPSESSID")
+    finally:
+        stop_sites(s)
+
+
+# ---------------------------------------------------------------------------
 # NAME -> the tests that exercise that README block
 
 HANDLERS = {
@@ -1511,4 +1612,8 @@ HANDLERS = {
     "inspect": [test_inspect],
     "vhost-backend": [test_vhost_backend, test_vhost_backend_sees_what_auth_form_keeps],
     "server-status": [test_status_counters_block],
+    "vhost-django-proxy": [test_vhost_django_proxy],
+    "server-wsgi": [test_server_wsgi_and_vhost_django_wsgi],
+    "vhost-django-wsgi": [test_server_wsgi_and_vhost_django_wsgi],
+    "vhost-php-fpm": [test_vhost_php_fpm],
 }
