@@ -6,7 +6,7 @@ die() { printf 'dev: %s\n' "$*" >&2; exit 2; }
 
 # The Debian packages the commands need (./dev deps GROUP installs them).
 PKGS_BUILD="build-essential autoconf automake libtool pkg-config apache2 apache2-dev libsodium-dev libcmocka-dev"
-PKGS_TEST="git python3 python3-pytest python3-requests python3-nacl redis-server memcached libaprutil1-dbd-sqlite3 sqlite3 openssl curl apache2-utils wrk"
+PKGS_TEST="git python3 python3-pytest python3-requests python3-nacl redis-server memcached libaprutil1-dbd-sqlite3 sqlite3 openssl curl apache2-utils wrk python3-django gunicorn libapache2-mod-wsgi-py3 php-fpm php-cli"
 PKGS_BROWSER="chromium chromium-driver python3-selenium"
 PKGS_SANITIZE="valgrind clang-14 libclang-rt-14-dev"
 
