@@ -125,6 +125,7 @@ int ss_cookie_check_config(apr_pool_t *ptemp, server_rec *s)
 int ss_cookie_mode_everywhere(server_rec *s)
 {
     server_rec *vs;
+    int any = 0;
 
     for (vs = s; vs; vs = vs->next) {
         const ss_server_conf *conf = ss_conf(vs);
@@ -132,8 +133,9 @@ int ss_cookie_mode_everywhere(server_rec *s)
         if (conf->sites->nelts && !conf->cookies) {
             return 0;
         }
+        any |= conf->sites->nelts && conf->cookies;
     }
-    return 1;
+    return any;
 }
 
 /* ---- the request's cookies and their generation ------------------------------ */

@@ -176,8 +176,8 @@ void ss_merge_cookies(ss_server_conf *conf, const ss_server_conf *base,
                       const ss_server_conf *add);
 /* configtest: a Domain attribute that matches none of the sites; 0 or !OK */
 int ss_cookie_check_config(apr_pool_t *ptemp, server_rec *s);
-/* 1 when a server without mod_session can still run: every server that
- * lists sites is in cookie mode */
+/* 1 when the module can run without mod_session: some server lists sites,
+ * and every server that does is in cookie mode */
 int ss_cookie_mode_everywhere(server_rec *s);
 void ss_cookie_register_hooks(apr_pool_t *p);
 /* The payload the loader and go carry for this request (after the
