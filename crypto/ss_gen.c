@@ -5,11 +5,32 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <sodium.h>
+#include "ss_session_codec.h"
 
 static int ss_pair_cmp(const void *a, const void *b)
 {
     /* strcmp compares as unsigned char: key bytes order */
     return strcmp(((const ss_gen_pair *)a)->key, ((const ss_gen_pair *)b)->key);
+}
+
+ss_gen_pair *ss_gen_pairs(apr_pool_t *p, const apr_table_t *entries,
+                          const apr_array_header_t *local, size_t *n)
+{
+    const apr_array_header_t *arr = apr_table_elts(entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    ss_gen_pair *pairs = apr_palloc(p, sizeof(*pairs) * (apr_size_t)(arr->nelts + 1));
+    int i;
+
+    *n = 0;
+    for (i = 0; i < arr->nelts; i++) {
+        if (ss_session_entry_shared(e[i].key, e[i].val, local)
+            && strcmp(e[i].key, SS_GEN_ENTRY) != 0) {
+            pairs[*n].key = e[i].key;
+            pairs[*n].val = e[i].val;
+            (*n)++;
+        }
+    }
+    return pairs;
 }
 
 void ss_gen_digest(unsigned char d[SS_GEN_DIGEST_BYTES],

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include "ss_keyring.h"
 
 #define SS_GEN_ENTRY        "shared-session-gen"
@@ -38,6 +39,13 @@ typedef struct ss_gen_pair {
     const char *key;
     const char *val;
 } ss_gen_pair;
+
+/* The entries of a session that its digest covers: every entry with a
+ * non-empty key and value except "expiry", SS_GEN_ENTRY and the keys
+ * listed in local (an array of const char *, or NULL).  *n is their
+ * number; the array is allocated in p (never NULL). */
+ss_gen_pair *ss_gen_pairs(apr_pool_t *p, const apr_table_t *entries,
+                          const apr_array_header_t *local, size_t *n);
 
 /* D of (t, pairs) under gk.  Sorts pairs in place by key bytes. */
 void ss_gen_digest(unsigned char d[SS_GEN_DIGEST_BYTES],

@@ -150,20 +150,7 @@ typedef struct {
 /* The entries a digest covers: the listed cookies (name, value). */
 static ss_gen_pair *ss_cookie_gen_pairs(apr_pool_t *p, const apr_table_t *pairs, size_t *n)
 {
-    const apr_array_header_t *arr = apr_table_elts(pairs);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    ss_gen_pair *out = apr_palloc(p, sizeof(*out) * (apr_size_t)(arr->nelts + 1));
-    int i;
-
-    *n = 0;
-    for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key && e[i].val) {
-            out[*n].key = e[i].key;
-            out[*n].val = e[i].val;
-            (*n)++;
-        }
-    }
-    return out;
+    return ss_gen_pairs(p, pairs, NULL, n);
 }
 
 static ss_gen ss_cookie_trusted(apr_pool_t *p, const ss_server_conf *conf, const char *text,
@@ -221,8 +208,9 @@ static ss_cookie_req *ss_cookie_req_get(request_rec *r, const ss_server_conf *co
     q->pairs = apr_table_make(r->pool, conf->cookies->nelts);
     /* two cookies of one listed name: no session */
     ss_cookie_read(header, conf->cookie_names, conf->cookies->nelts, q->pairs);
-    q->gen = ss_cookie_trusted(r->pool, conf, ss_cookie_get(r->pool, header,
-                                                            ss_cookie_marker_name(q->secure)),
+    q->gen = ss_cookie_trusted(r->pool, conf,
+                               ss_cookie_get(r->pool, header, ss_cookie_marker_name(q->secure),
+                                             NULL),
                                q->pairs, (apr_uint64_t)apr_time_now());
     apr_pool_userdata_setn(q, SS_COOKIE_REQ_KEY, NULL, r->pool);
     return q;

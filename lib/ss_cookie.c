@@ -116,20 +116,24 @@ int ss_cookie_read(const char *header, const char *const *names, int n, apr_tabl
     return 1;
 }
 
-const char *ss_cookie_get(apr_pool_t *p, const char *header, const char *name)
+const char *ss_cookie_get(apr_pool_t *p, const char *cookie_header, const char *name,
+                          int *count)
 {
-    const char *h = header, *n, *v, *found = NULL;
-    size_t nlen, vlen, want = strlen(name);
+    const char *h = cookie_header, *n, *v, *found = NULL;
+    size_t want = strlen(name), nlen, vlen, flen = 0;
+    int seen = 0;
 
     while (ss_cookie_next(&h, &n, &nlen, &v, &vlen)) {
-        if (nlen == want && !strncmp(n, name, nlen)) {
-            if (found) {
-                return NULL;
-            }
-            found = apr_pstrmemdup(p, v, vlen);
+        if (nlen == want && !memcmp(n, name, want)) {
+            seen++;
+            found = v;
+            flen = vlen;
         }
     }
-    return found;
+    if (count) {
+        *count = seen;
+    }
+    return seen == 1 ? apr_pstrmemdup(p, found, flen) : NULL;
 }
 
 static int ss_attr_is(const char *name, size_t nlen, const char *want)

@@ -33,9 +33,9 @@ int ss_cookie_token(const char *s, size_t len);
 /* 1 when v (len bytes, not empty) is cookie-octets only. */
 int ss_cookie_octets(const char *v, size_t len);
 
-/* The next "name=value" of a Cookie header at *h (advanced), white space
- * around name and value trimmed; a part without '=' has an empty value.
- * Returns 0 at the end. */
+/* The next "name=value" of a Cookie header at *h (advanced past it),
+ * white space around name and value trimmed; a member without '=' is a
+ * name with an empty value.  Returns 0 at the end. */
 int ss_cookie_next(const char **h, const char **name, size_t *nlen,
                    const char **val, size_t *vlen);
 
@@ -45,9 +45,13 @@ int ss_cookie_next(const char **h, const char **name, size_t *nlen,
  * works) or one of their values is not cookie-octets: no session. */
 int ss_cookie_read(const char *header, const char *const *names, int n, apr_table_t *out);
 
-/* The value of the cookie name in a Cookie header, or NULL when it is not
- * there exactly once. */
-const char *ss_cookie_get(apr_pool_t *p, const char *header, const char *name);
+/* The value of the cookie called name (compared exactly), copied into p,
+ * when the header carries exactly one cookie of that name; NULL when it
+ * carries none or several (which one the browser meant cannot be told:
+ * cookie tossing works that way).  *count (may be NULL) is how many it
+ * carries. */
+const char *ss_cookie_get(apr_pool_t *p, const char *cookie_header, const char *name,
+                          int *count);
 
 /* What a Set-Cookie header says: the cookie's name and value, and whether
  * it deletes the cookie (Max-Age <= 0, or no Max-Age and an Expires that

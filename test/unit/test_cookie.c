@@ -99,10 +99,10 @@ static void test_get_one_cookie(void **state)
 {
     apr_pool_t *p = *state;
 
-    assert_string_equal(ss_cookie_get(p, "a=1; ssgen=1.ab; b=2", "ssgen"), "1.ab");
-    assert_null(ss_cookie_get(p, "a=1; ssgen=1; ssgen=2", "ssgen"));
-    assert_null(ss_cookie_get(p, "a=1", "ssgen"));
-    assert_null(ss_cookie_get(p, NULL, "ssgen"));
+    assert_string_equal(ss_cookie_get(p, "a=1; ssgen=1.ab; b=2", "ssgen", NULL), "1.ab");
+    assert_null(ss_cookie_get(p, "a=1; ssgen=1; ssgen=2", "ssgen", NULL));
+    assert_null(ss_cookie_get(p, "a=1", "ssgen", NULL));
+    assert_null(ss_cookie_get(p, NULL, "ssgen", NULL));
 }
 
 static void test_set_cookie_lines(void **state)

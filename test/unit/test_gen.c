@@ -12,6 +12,9 @@
 #include <apr_general.h>
 
 #include "ss_gen.h"
+#include "ss_cookie.h"
+#include "ss_session_codec.h"
+#include <apr_strings.h>
 
 /* K = bytes 0x00..0x1f */
 static ss_key vector_key(void)
@@ -246,6 +249,76 @@ static void test_replace_rule(void **state)
     assert_int_equal(ss_replace_wins(SS_REPLACE_ALWAYS, 0, &young, &old), 1);
 }
 
+static apr_table_t *table(apr_pool_t *p, const char *const *kv)
+{
+    apr_table_t *t = apr_table_make(p, 4);
+
+    for (; *kv; kv += 2) {
+        apr_table_add(t, kv[0], kv[1]);
+    }
+    return t;
+}
+
+/* What a digest covers and what a ticket carries: not expiry, not the
+ * generation itself, not the local keys; a tombstone is not empty. */
+static void test_pairs_local_and_empty(void **state)
+{
+    apr_pool_t *p;
+    apr_array_header_t *local;
+    static const char *const kv[] = {
+        "user", "alice", "expiry", "1", "shared-session-gen", "5.00000000000000000000000000000000",
+        "csrf", "x1", "empty", "", "Expiry", "2", NULL
+    };
+    static const char *const tomb[] = {
+        "shared-session-gen", "5.00000000000000000000000000000000", "csrf", "x", NULL
+    };
+    static const char *const only_local[] = { "csrf", "x", "expiry", "9", NULL };
+    ss_gen_pair *pairs;
+    size_t n;
+
+    (void)state;
+    apr_pool_create(&p, NULL);
+    local = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(local, const char *) = "csrf";
+    pairs = ss_gen_pairs(p, table(p, kv), local, &n);
+    assert_int_equal((int)n, 2);
+    assert_string_equal(pairs[0].key, "user");
+    assert_string_equal(pairs[1].key, "Expiry");
+    pairs = ss_gen_pairs(p, table(p, kv), NULL, &n);
+    assert_int_equal((int)n, 3);
+    assert_string_equal(ss_session_encode_except(p, table(p, kv), local),
+                        "user=alice&shared-session-gen=5.00000000000000000000000000000000"
+                        "&Expiry=2");
+    assert_false(ss_session_entries_empty_except(table(p, tomb), local));
+    assert_true(ss_session_entries_empty_except(table(p, only_local), local));
+    assert_false(ss_session_entries_empty_except(table(p, only_local), NULL));
+    assert_true(ss_session_key_listed(local, "csrf"));
+    assert_false(ss_session_key_listed(local, "CSRF"));
+    assert_false(ss_session_key_listed(NULL, "csrf"));
+    apr_pool_destroy(p);
+}
+
+/* One cookie of a name, or none: two of one name are not told apart. */
+static void test_cookie_get(void **state)
+{
+    apr_pool_t *p;
+    int count;
+
+    (void)state;
+    apr_pool_create(&p, NULL);
+    assert_string_equal(ss_cookie_get(p, "a=1; __Host-sssent=5.ab ; b=2", "__Host-sssent",
+                                      &count), "5.ab");
+    assert_int_equal(count, 1);
+    assert_null(ss_cookie_get(p, "sssent=1;sssent=2", "sssent", &count));
+    assert_int_equal(count, 2);
+    assert_null(ss_cookie_get(p, "xsssent=1; sssentx=2", "sssent", &count));
+    assert_int_equal(count, 0);
+    assert_null(ss_cookie_get(p, NULL, "sssent", NULL));
+    assert_string_equal(ss_cookie_get(p, "sssent", "sssent", NULL), "");
+    assert_string_equal(ss_cookie_get(p, ";;\tsssent = v=w ;", "sssent", NULL), "v=w");
+    apr_pool_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +329,8 @@ int main(void)
         cmocka_unit_test(test_stamp),
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_replace_rule),
+        cmocka_unit_test(test_pairs_local_and_empty),
+        cmocka_unit_test(test_cookie_get),
     };
 
     if (sodium_init() < 0 || apr_initialize() != APR_SUCCESS) {
