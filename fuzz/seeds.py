@@ -221,6 +221,20 @@ def seeds_session_codec():
         write(t, name, s)
 
 
+def seeds_cookie():
+    t = "cookie"
+    for name, s in [("header", "a=1; sessionid=k1 ; PHPSESSID=p"),
+                    ("header-twice", "sessionid=k1; sessionid=k2"),
+                    ("set-cookie", "sessionid=k1; expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+                                   "Max-Age=0; Path=/"),
+                    ("attrs", "Path=/; Domain=.example.com; Secure; HttpOnly; SameSite=None; "
+                              "Max-Age=600; Expires=Sun, 01 Jan 2040 00:00:00 GMT"),
+                    ("payload", "sessionid=a%2bb%2fc%3d%252F&shared-session-gen=5.ab&x=%3b"),
+                    ("payload-bad", "sessionid=a%3bb&PHPSESSID=%00&a=%0d%0a"),
+                    ("tombstone", "shared-session-gen=1700000001000000.335e01ad9959bc6f6246bdc12853b99a")]:
+        write(t, name, s)
+
+
 def seeds_html_scan():
     t = "html_scan"
     docs = [
@@ -247,6 +261,7 @@ def main():
     seeds_sites()
     seeds_go()
     seeds_session_codec()
+    seeds_cookie()
     seeds_html_scan()
 
 
