@@ -75,14 +75,14 @@ def vhost(name, extra=""):
 
 
 def write_sites(h, key, cookie_line="SharedSessionCookie sessionid", extra="",
-                base_modules=None):
+                base_modules=None, resend="SharedSessionResend 0"):
     h.write_file("htdocs/index.html", PAGE)
     h.write_file("htdocs/cgi/set.cgi", SET_CGI, mode=0o755)
     h.write_config(f"""
 SharedSessionSites http://a.test http://b.test
 SharedSessionKeyFile {key}
 {cookie_line}
-SharedSessionResend 0
+{resend}
 {extra}
 {vhost("a.test")}
 {vhost("b.test")}
@@ -244,6 +244,28 @@ def test_values_without_a_matching_marker_have_no_generation(sites, keys):
     assert (e["result"], e["reason"]) == ("kept", "-"), e
     assert not res.set_cookies()
     assert v.cookies("b.test") == b_before
+
+
+def test_the_loader_only_when_there_is_news(httpd, keys, module_so):
+    """With SharedSessionResend (default 600 s) a page whose cookies were
+    already sent, or just received, gets no loader; a change gets one."""
+    h = httpd("cookie-resend")
+    write_sites(h, keys["key1"], resend="")
+    h.start()
+    v = Visitor(h)
+    r = v.get(A + "/cgi/set.cgi?sessionid=k1")
+    assert len(v.loaders(r)) == 1
+    assert v.cookies("a.test")["sssent"] == v.cookies("a.test")["ssgen"]
+    v.run_loaders(A + "/index.html", r)
+    for _ in range(3):
+        assert not v.loaders(v.get(A + "/index.html"))
+    # what B received is no news for B: no loader sends it back
+    assert v.cookies("b.test")["sssent"] == v.cookies("b.test")["ssgen"]
+    assert not v.loaders(v.get(B + "/index.html"))
+    r = v.get(A + "/cgi/set.cgi?sessionid=k2")
+    assert len(v.loaders(r)) == 1
+    v.run_loaders(A + "/index.html", r)
+    assert v.cookies("b.test")["sessionid"] == "k2"
 
 
 def test_two_cookies_of_one_listed_name_are_no_session(sites):
