@@ -17,6 +17,7 @@
 typedef struct {
     ss_gen gen;
     int had_content;
+    const apr_table_t *entries;     /* the table decoded into */
 } ss_gen_loaded;
 
 static const char *ss_gen_loaded_key(request_rec *r, const session_rec *z)
@@ -24,11 +25,17 @@ static const char *ss_gen_loaded_key(request_rec *r, const session_rec *z)
     return apr_psprintf(r->pool, "shared-session-gen-%pp", (const void *)z);
 }
 
+/* What z held when it was decoded, or NULL.  mod_session gives an expired
+ * or undecodable session a new, empty table after decoding it: such a
+ * session was not loaded with anything (its emptiness is no logout). */
 static ss_gen_loaded *ss_gen_loaded_get(request_rec *r, const session_rec *z)
 {
     void *rec = NULL;
 
     apr_pool_userdata_get(&rec, ss_gen_loaded_key(r, z), r->pool);
+    if (rec && ((ss_gen_loaded *)rec)->entries != z->entries) {
+        return NULL;
+    }
     return rec;
 }
 
@@ -52,18 +59,8 @@ static int ss_gen_configured(const ss_server_conf *conf)
  * not ahead of now by more than the skew; t == 0 otherwise. */
 ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_rec *z)
 {
-    const char *text = apr_table_get(z->entries, SS_GEN_ENTRY);
-    ss_gen g;
-    ss_gen_pair *pairs;
-    size_t n;
-
-    memset(&g, 0, sizeof(g));
-    if (!text || !ss_gen_parse(text, &g)) {
-        memset(&g, 0, sizeof(g));
-        return g;
-    }
-    pairs = ss_gen_pairs(r->pool, z->entries, conf->local, &n);
-    return ss_gen_trusted(&g, conf->keys, pairs, n, (apr_uint64_t)apr_time_now());
+    return ss_gen_of_entries(r->pool, z->entries, conf->local, conf->keys,
+                             (apr_uint64_t)apr_time_now());
 }
 
 ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
@@ -117,6 +114,7 @@ ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
     rec = ss_gen_loaded_make(r, z);
     rec->gen = g;
     rec->had_content = 1;
+    rec->entries = z->entries;
     if (stamped) {
         *stamped = 1;
     }
@@ -124,24 +122,6 @@ ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
                   "session changed: new generation %" APR_UINT64_T_FMT "%s", g.t,
                   n ? "" : " (emptied: a logout, kept as a tombstone)");
     return g;
-}
-
-ss_gen ss_gen_of_ticket(request_rec *r, const ss_server_conf *conf, apr_time_t iat_sec,
-                        apr_table_t *entries)
-{
-    const char *text = apr_table_get(entries, SS_GEN_ENTRY);
-    ss_gen g;
-    ss_gen_pair *pairs;
-    size_t n;
-
-    memset(&g, 0, sizeof(g));
-    if (!text || !ss_gen_parse(text, &g)) {
-        memset(&g, 0, sizeof(g));
-        return g;
-    }
-    pairs = ss_gen_pairs(r->pool, entries, conf->local, &n);
-    return ss_gen_trusted(&g, conf->keys, pairs, n,
-                          (apr_uint64_t)apr_time_from_sec(iat_sec));
 }
 
 /* ---- mod_session's hooks --------------------------------------------------- */
@@ -158,6 +138,7 @@ static apr_status_t ss_session_decode_hook(request_rec *r, session_rec *z)
     rec = ss_gen_loaded_make(r, z);
     rec->gen = ss_gen_current(r, conf, z);
     rec->had_content = !ss_session_entries_empty_except(z->entries, conf->local);
+    rec->entries = z->entries;
     return OK;
 }
 

@@ -137,10 +137,6 @@ ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_
  * t == 0 for an empty session that never held anything, or without keys. */
 ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
                    int *stamped);
-/* The generation a ticket's entries carry, when it verifies and is not
- * more than the skew after the ticket's iat; t == 0 otherwise. */
-ss_gen ss_gen_of_ticket(request_rec *r, const ss_server_conf *conf, apr_time_t iat_sec,
-                        apr_table_t *entries);
 /* The site's "sent" cookie (__Host-sssent, sssent on http): 1 when it holds g */
 int ss_sent_matches(request_rec *r, const ss_site *self, const ss_gen *g);
 /* Remembers g for SharedSessionResend seconds (nothing when it is 0);

@@ -235,7 +235,9 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     o->was_empty = ss_session_is_empty(conf, z);
     incoming = apr_table_make(r->pool, 8);
     ss_session_decode(r->pool, t.session, incoming);
-    tgen = ss_gen_of_ticket(r, conf, t.iat, incoming);
+    /* a generation counts up to the skew after the ticket was minted */
+    tgen = ss_gen_of_entries(r->pool, incoming, conf->local, conf->keys,
+                             (apr_uint64_t)apr_time_from_sec(t.iat));
     dgen = ss_gen_current(r, conf, z);
     if (!ss_replace_wins(conf->replace, o->was_empty, &dgen, &tgen)) {
         o->result = "kept";

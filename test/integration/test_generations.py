@@ -91,6 +91,14 @@ SharedSessionKeyFile {key}
 """, modules=["session", "session_cookie", "cgi"])
 
 
+def started(httpd, keys, name, extra):
+    """A new apache2 with the two sites and extra server directives."""
+    h = httpd(name)
+    write_sites(h, keys["key1"], extra=extra)
+    h.start()
+    return h
+
+
 @pytest.fixture(scope="module")
 def site(gen_dir, module_so, keys):
     h = Httpd("generations", base_dir=gen_dir)
@@ -284,9 +292,7 @@ def test_stamp_is_after_a_loaded_generation_ahead_of_the_clock(site, key):
 # Resend 0, Local entries, Replace empty.
 
 def test_resend_zero_sends_a_loader_on_every_page(httpd, module_so, keys):
-    h = httpd("resend0")
-    write_sites(h, keys["key1"], extra="SharedSessionResend 0")
-    h.start()
+    h = started(httpd, keys, "resend0", "SharedSessionResend 0")
     br = SitesBrowser(h)
     br.change("a.test", "user=alice")
     for i in range(5):
@@ -297,9 +303,7 @@ def test_resend_zero_sends_a_loader_on_every_page(httpd, module_so, keys):
 
 
 def test_local_entries_stay_on_their_site(httpd, module_so, keys):
-    h = httpd("local")
-    write_sites(h, keys["key1"], extra="SharedSessionLocal csrf")
-    h.start()
+    h = started(httpd, keys, "local", "SharedSessionLocal csrf")
     key = sstickets.key_from_file(keys["key1"])
     br = SitesBrowser(h)
     br.change("b.test", "csrf=b-token")
@@ -320,9 +324,7 @@ def test_local_entries_stay_on_their_site(httpd, module_so, keys):
 
 
 def test_replace_empty_keeps_a_session_that_has_entries(httpd, module_so, keys):
-    h = httpd("replempty")
-    write_sites(h, keys["key1"], extra="SharedSessionReplace empty")
-    h.start()
+    h = started(httpd, keys, "replempty", "SharedSessionReplace empty")
     br = logged_in_everywhere(h)
     br.change("a.test", "cart=1")
     assert br.page("a.test")
@@ -340,3 +342,15 @@ def test_go_carries_a_logout(site):
     assert hops[-1][1].status == 200, hops
     assert br.session("b.test") == {}
     assert br.session("a.test") == {}
+
+
+def test_an_expired_session_is_no_logout(site):
+    """A session that expired on A (SessionMaxAge) is empty there, not a
+    logout: nothing goes to B, which keeps the session it is using."""
+    br = logged_in_everywhere(site)
+    a = br.session("a.test", with_gen=True)
+    past = int((time.time() - 60) * 1e6)
+    br.set_cookie("a.test", "asess=" + urllib.parse.urlencode(dict(a, expiry=str(past))))
+    assert br.session("a.test") == {}
+    assert br.page("a.test") == []
+    assert br.session("b.test") == {"user": "alice", "role": "admin"}
