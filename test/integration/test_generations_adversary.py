@@ -1,0 +1,180 @@
+"""Generations under hostile or unusual conditions (docs/PROTOCOL.md,
+"Generations"): clocks at the edge of the skew, other session stores, a
+graceful restart, hosts that are not sites.
+
+The scripted two-site browser of test_generations.py visits a.test and
+b.test on one real apache2; a CGI changes sessions through SessionHeader as
+an application would."""
+
+import re
+import time
+import urllib.parse
+
+import sscfg
+import sstickets
+from pyhttpd import request
+from test_generations import FILTERED, PAGE, SitesBrowser, logged_in_everywhere, started
+
+
+def _wait_for_fraction(lo, hi):
+    """Sleeps until the fractional part of the clock lies in [lo, hi)."""
+    while True:
+        f = time.time() % 1.0
+        if lo <= f < hi:
+            return
+        time.sleep(0.01)
+
+
+def test_change_made_while_holding_a_generation_ahead_within_the_skew_reaches_b(
+        httpd, module_so, keys):
+    """A site whose clock is 4.7 s ahead (inside the 5 s the protocol
+    allows) stamped the session A holds; A trusts that generation (it is
+    less than 5 s ahead of A's clock) and a change on A stamps T = loaded + 1.
+    The loader ticket's iat is whole seconds (the request time, truncated),
+    so T - iat exceeds 5 s whenever the page is opened in the second half of
+    a second: B must still take A's change.  A then remembers the generation
+    as sent, so a refusal here is not retried for SharedSessionResend."""
+    h = started(httpd, keys, "skewiat", "")
+    key = sstickets.key_from_file(keys["key1"])
+    br = logged_in_everywhere(h)
+    _wait_for_fraction(0.55, 0.65)
+    ahead = int(time.time() * 1e6) + 4_700_000
+    entries = {"user": "alice", "role": "admin"}
+    br.set_cookie("a.test", "asess=" + urllib.parse.urlencode(
+        dict(entries, **{sstickets.GEN_ENTRY: sstickets.gen_text(key, ahead, entries)})))
+    br.change("a.test", "cart=1")
+    a = br.session("a.test", with_gen=True)
+    assert sstickets.gen_of(a)[0] == ahead + 1 and sstickets.gen_verifies(key, a), a
+    assert br.page("a.test")
+    assert br.outcomes[-1] == ("b.test", "replaced", "-"), br.outcomes
+    assert br.session("b.test").get("cart") == "1"
+
+
+def _store_sites(h, key, db):
+    sscfg.prepare_docroot(h)
+    h.write_file("htdocs/p.html", PAGE)
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {key}
+{sscfg.vhost("a.test", store="crypto", cookie="asess", extra=FILTERED)}
+{sscfg.vhost("b.test", store="dbd", cookie="bsess", db=db, extra=FILTERED)}
+""", modules=sorted(set(sscfg.STORE_MODULES["crypto"] + sscfg.STORE_MODULES["dbd"]
+                        + ["cgi"])))
+
+
+def test_logouts_spread_with_crypto_and_dbd_stores(httpd, module_so, keys):
+    """mod_session_crypto on A, mod_session_dbd on B: the encode hook runs
+    ahead of both stores' encoders, so each logout is a tombstone that
+    spreads and that neither site's older copy undoes."""
+    h = httpd("stores")
+    db = sscfg.make_sqlite_db(str(h.data / "sessions.db"))
+    _store_sites(h, keys["key1"], db)
+    h.start()
+    key = sstickets.key_from_file(keys["key1"])
+    for out, other in (("a.test", "b.test"), ("b.test", "a.test")):
+        br = logged_in_everywhere(h) if out == "a.test" else SitesBrowser(h)
+        if out == "b.test":
+            br.change("b.test", "user=alice&role=admin")
+            assert br.page("b.test")
+            assert br.session("a.test") == {"user": "alice", "role": "admin"}
+            br.page("a.test")
+        br.change(out, "user=&role=")
+        s = br.session(out, with_gen=True)
+        assert set(s) == {sstickets.GEN_ENTRY} and sstickets.gen_verifies(key, s), s
+        assert br.page(out)
+        assert br.session(other) == {}, out
+        for _ in range(2):
+            br.page(other)
+            br.page(out)
+        assert br.session(out) == {} and br.session(other) == {}, out
+
+
+def test_generations_survive_a_graceful_restart(httpd, module_so, keys):
+    """mod_session's hooks are added in pre_config; after a graceful restart
+    a logout still leaves a tombstone (and a login still a generation)."""
+    h = started(httpd, keys, "graceful", "")
+    key = sstickets.key_from_file(keys["key1"])
+    br = logged_in_everywhere(h)
+    h.graceful()
+    br.change("a.test", "user=&role=")
+    a = br.session("a.test", with_gen=True)
+    assert set(a) == {sstickets.GEN_ENTRY} and sstickets.gen_verifies(key, a), a
+    assert br.page("a.test")
+    assert br.session("b.test") == {}
+    br.change("b.test", "user=bob")
+    assert sstickets.gen_verifies(key, br.session("b.test", with_gen=True))
+
+
+def test_a_host_that_is_not_a_site_keeps_its_session_as_the_application_wrote_it(
+        httpd, module_so, keys):
+    """A virtual host outside SharedSessionSites shares nothing: its
+    application's session gets no shared-session-gen entry, and emptying it
+    leaves it empty (no tombstone the application would see as an entry)."""
+    h = httpd("notasite")
+    sscfg.prepare_docroot(h)
+    h.write_file("htdocs/p.html", PAGE)
+    # an application's own host: mod_session, no shared-session handler
+    intranet = re.sub(r"<Location /shared-session/>.*?</Location>", "",
+                      sscfg.vhost("intranet.test", cookie="isess"), flags=re.S)
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {keys["key1"]}
+{sscfg.vhost("a.test", cookie="asess", extra=FILTERED)}
+{sscfg.vhost("b.test", cookie="bsess", extra=FILTERED)}
+{intranet}
+""", modules=["session", "session_cookie", "cgi"])
+    h.start()
+    br = SitesBrowser(h)
+    br.change("intranet.test", "user=carol")
+    assert br.session("intranet.test", with_gen=True) == {"user": "carol"}
+    br.change("intranet.test", "user=")
+    assert br.session("intranet.test", with_gen=True) == {}
+
+
+LOGOUT = """
+    <Location /logout>
+        AuthName demo
+        SetHandler form-logout-handler
+        AuthFormLogoutLocation http://a.test/p.html
+    </Location>
+"""
+
+
+def test_an_in_process_logout_is_stamped_after_the_generation_it_was_loaded_with(
+        httpd, module_so, keys):
+    """mod_auth_form's logout empties the session inside the request; then
+    mod_session's output filter loads the session again before saving it.
+    The tombstone must still be stamped T = max(now, T_loaded + 1) from the
+    generation the request was loaded with (here one stamped 4 s ahead, by a
+    site whose clock runs ahead within the skew): if the second load makes
+    the module forget what the session was loaded with, the tombstone is
+    stamped at "now", older than the logged-in copy B still holds, and B's
+    next loader logs A back in."""
+    h = httpd("authformlogout")
+    sscfg.prepare_docroot(h)
+    h.write_file("htdocs/p.html", PAGE)
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {keys["key1"]}
+{sscfg.vhost("a.test", cookie="asess", extra=FILTERED + LOGOUT)}
+{sscfg.vhost("b.test", cookie="bsess", extra=FILTERED)}
+""", modules=["session", "session_cookie", "cgi", "auth_form", "request", "authn_core"])
+    h.start()
+    key = sstickets.key_from_file(keys["key1"])
+    ahead = int(time.time() * 1e6) + 4_000_000
+    entries = {"demo-user": "alice", "demo-pw": "secret"}
+    value = urllib.parse.urlencode(
+        dict(entries, **{sstickets.GEN_ENTRY: sstickets.gen_text(key, ahead, entries)}))
+    br = SitesBrowser(h)
+    br.set_cookie("a.test", f"asess={value}")
+    br.set_cookie("b.test", f"bsess={value}")
+    assert br.session("a.test") == entries
+    r = request(h.port, "/logout", host="a.test", headers=br._cookie_header("a.test"))
+    assert r.status in (302, 303, 307), r
+    br._store("a.test", r)
+    a = br.session("a.test", with_gen=True)
+    assert set(a) == {sstickets.GEN_ENTRY} and sstickets.gen_verifies(key, a), a
+    assert sstickets.gen_of(a)[0] > ahead, (sstickets.gen_of(a)[0] - ahead, a)
+    # what that means: B's copy, sent by B's next page, must not revive A
+    br.page("b.test")
+    assert br.session("a.test") == {}, br.outcomes
