@@ -178,3 +178,37 @@ SharedSessionKeyFile {keys["key1"]}
     # what that means: B's copy, sent by B's next page, must not revive A
     br.page("b.test")
     assert br.session("a.test") == {}, br.outcomes
+
+
+def test_an_in_process_logout_of_a_session_without_a_generation_is_a_tombstone(
+        httpd, module_so, keys):
+    """A session that holds a login but no generation yet (written before the
+    sites stamped generations, or only read since) is logged out with
+    mod_auth_form: emptying a session that was loaded with entries is a
+    logout and leaves a tombstone, however often the session is loaded
+    again in that request.  Without one A counts as empty, and the copy B
+    holds logs A back in at B's next page (the same logout made through
+    SessionHeader, where the session is loaded once, passes)."""
+    h = httpd("authformlegacy")
+    sscfg.prepare_docroot(h)
+    h.write_file("htdocs/p.html", PAGE)
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {keys["key1"]}
+{sscfg.vhost("a.test", cookie="asess", extra=FILTERED + LOGOUT)}
+{sscfg.vhost("b.test", cookie="bsess", extra=FILTERED)}
+""", modules=["session", "session_cookie", "cgi", "auth_form", "request", "authn_core"])
+    h.start()
+    key = sstickets.key_from_file(keys["key1"])
+    entries = {"demo-user": "alice", "demo-pw": "secret"}
+    br = SitesBrowser(h)
+    br.set_cookie("a.test", "asess=" + urllib.parse.urlencode(entries))
+    br.set_cookie("b.test", "bsess=" + urllib.parse.urlencode(entries))
+    r = request(h.port, "/logout", host="a.test", headers=br._cookie_header("a.test"))
+    assert r.status in (302, 303, 307), r
+    br._store("a.test", r)
+    a = br.session("a.test", with_gen=True)
+    assert set(a) == {sstickets.GEN_ENTRY} and sstickets.gen_verifies(key, a), a
+    br.page("a.test")                   # the tombstone travels to B
+    br.page("b.test")
+    assert br.session("a.test") == {}, br.outcomes
