@@ -10,6 +10,8 @@ import re
 import time
 import urllib.parse
 
+import pytest
+
 import sscfg
 import sstickets
 from pyhttpd import request
@@ -212,3 +214,57 @@ SharedSessionKeyFile {keys["key1"]}
     br.page("a.test")                   # the tombstone travels to B
     br.page("b.test")
     assert br.session("a.test") == {}, br.outcomes
+
+
+def test_entries_with_separators_and_odd_keys_stay_in_step(site_pair):
+    """Keys and values holding '&', '=', '+', '%', spaces and non-ASCII bytes
+    (after decoding) travel with a generation that verifies on both sites,
+    and nothing is sent back and forth afterwards."""
+    h = site_pair
+    br = logged_in_everywhere(h)
+    query = urllib.parse.urlencode({"note": "a&b=c+d %e", "Zed": "1", "\u00e9t\u00e9": "x",
+                                    "a b": "=", "_": "&"})
+    br.change("a.test", query)
+    assert br.page("a.test")
+    a = br.session("a.test", with_gen=True)
+    b = br.session("b.test", with_gen=True)
+    assert a == b and a["note"] == "a&b=c+d %e", (a, b)
+    for i in range(4):
+        assert br.page("a.test" if i % 2 else "b.test") == [], i
+
+
+@pytest.fixture
+def site_pair(httpd, module_so, keys):
+    return started(httpd, keys, "pair", "")
+
+
+def test_a_generation_made_with_the_second_key_counts_after_a_rotation(
+        httpd, module_so, tool, keys):
+    """Key rotation: the sites seal with key2 and still accept key1.  A
+    session whose generation was made with key1 (before the rotation) is
+    newer or older by its T as before: a newer one replaces, an older one
+    (minted before a logout) never revives the logout."""
+    h = started(httpd, keys, "rotation", "")
+    h.stop()
+    from test_generations import write_sites
+    write_sites(h, f"{keys['key2']} {keys['key1']}")
+    h.start()
+    k1 = sstickets.key_from_file(keys["key1"])
+    k2 = sstickets.key_from_file(keys["key2"])
+    br = logged_in_everywhere(h)
+    # what B holds was stamped with the sealing key, key2
+    assert sstickets.gen_verifies(k2, br.session("b.test", with_gen=True))
+    before = int(time.time() * 1e6) - 10**6
+    entries = {"user": "alice", "role": "admin"}
+    old = dict(entries, **{sstickets.GEN_ENTRY: sstickets.gen_text(k1, before, entries)})
+    br.change("a.test", "user=&role=")
+    assert br.page("a.test")
+    t = tool.mint(keys["key1"], "b.test", "a.test", session=urllib.parse.urlencode(old))
+    br.loader("a.test", f"/shared-session/{t}.js", "b.test")
+    assert br.outcomes[-1] == ("a.test", "kept", "-"), br.outcomes
+    now = int(time.time() * 1e6)
+    new = dict(entries, **{sstickets.GEN_ENTRY: sstickets.gen_text(k1, now, entries)})
+    t = tool.mint(keys["key1"], "b.test", "a.test", session=urllib.parse.urlencode(new))
+    br.loader("a.test", f"/shared-session/{t}.js", "b.test")
+    assert br.outcomes[-1] == ("a.test", "replaced", "-"), br.outcomes
+    assert br.session("a.test", with_gen=True) == new
