@@ -268,3 +268,20 @@ def test_a_generation_made_with_the_second_key_counts_after_a_rotation(
     br.loader("a.test", f"/shared-session/{t}.js", "b.test")
     assert br.outcomes[-1] == ("a.test", "replaced", "-"), br.outcomes
     assert br.session("a.test", with_gen=True) == new
+
+
+def test_replace_empty_takes_a_new_login_after_a_logout(httpd, module_so, keys):
+    """SharedSessionReplace empty (what SharedSessionAlwaysReplace Off maps
+    onto) keeps a session that has entries; a site whose user logged out
+    holds only a tombstone, no entry an application sees.  A later login on
+    B (newer than the logout) must still reach A, as it did before A's
+    logout left a tombstone."""
+    h = started(httpd, keys, "emptytomb", "SharedSessionReplace empty")
+    br = logged_in_everywhere(h)
+    br.change("a.test", "user=&role=")
+    assert br.page("a.test")            # the logout travels (B: kept, mode empty)
+    assert br.session("a.test") == {}
+    br.change("b.test", "user=bob&role=")
+    assert br.page("b.test")
+    assert br.outcomes[-1] == ("a.test", "replaced", "-"), br.outcomes
+    assert br.session("a.test") == {"user": "bob"}
