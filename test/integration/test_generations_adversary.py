@@ -285,3 +285,31 @@ def test_replace_empty_takes_a_new_login_after_a_logout(httpd, module_so, keys):
     assert br.page("b.test")
     assert br.outcomes[-1] == ("a.test", "replaced", "-"), br.outcomes
     assert br.session("a.test") == {"user": "bob"}
+
+
+def test_a_logout_served_as_an_error_document_is_stamped_once(httpd, module_so, keys):
+    """An application's logout reached through an internal redirect (an
+    ErrorDocument that runs the CGI): one new generation, a tombstone, and
+    the logout spreads after one page."""
+    h = httpd("errordoc")
+    sscfg.prepare_docroot(h)
+    h.write_file("htdocs/p.html", PAGE)
+    bye = '\n    ErrorDocument 404 "/cgi/set.cgi?user=&role="\n'
+    h.write_config(f"""
+SharedSessionSites http://a.test http://b.test
+SharedSessionKeyFile {keys["key1"]}
+{sscfg.vhost("a.test", cookie="asess", extra=FILTERED + bye)}
+{sscfg.vhost("b.test", cookie="bsess", extra=FILTERED)}
+""", modules=["session", "session_cookie", "cgi"])
+    h.start()
+    key = sstickets.key_from_file(keys["key1"])
+    br = logged_in_everywhere(h)
+    h.mark()
+    r = request(h.port, "/no/such/page", host="a.test", headers=br._cookie_header("a.test"))
+    assert r.status == 404, r
+    br._store("a.test", r)
+    assert h.error_log_since_mark().count("MSS01100") == 1, h.error_log_since_mark()
+    a = br.session("a.test", with_gen=True)
+    assert set(a) == {sstickets.GEN_ENTRY} and sstickets.gen_verifies(key, a), a
+    assert br.page("a.test")
+    assert br.session("b.test") == {}
