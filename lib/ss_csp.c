@@ -391,3 +391,35 @@ const char *ss_csp_tags_with_nonce(apr_pool_t *p, const char *tags, const char *
     memcpy(d, s, strlen(s) + 1);
     return out;
 }
+
+int ss_referrer_policy_hides_origin(const char *value)
+{
+    static const char *const known[] = {
+        "no-referrer", "no-referrer-when-downgrade", "same-origin", "origin",
+        "strict-origin", "origin-when-cross-origin", "strict-origin-when-cross-origin",
+        "unsafe-url",
+    };
+    const char *s = value, *e, *w, *we, *last = NULL, *last_end = NULL;
+    const char *extra, *extra_end;      /* a second word: no token */
+    size_t i;
+
+    if (!value || strlen(value) > SS_CSP_MAX) {
+        return 0;
+    }
+    e = value + strlen(value);
+    while (s < e) {
+        const char *c = memchr(s, ',', (size_t)(e - s)), *te = c ? c : e, *t = s;
+
+        /* one token, white space around it */
+        if (csp_word(&t, te, &w, &we) && !csp_word(&t, te, &extra, &extra_end)) {
+            for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+                if (csp_is(w, we, known[i])) {
+                    last = w;
+                    last_end = we;
+                }
+            }
+        }
+        s = c ? c + 1 : e;
+    }
+    return last && (csp_is(last, last_end, "no-referrer") || csp_is(last, last_end, "same-origin"));
+}

@@ -75,4 +75,9 @@ const char *ss_csp_tags_with_nonce(apr_pool_t *p, const char *tags, const char *
  * (safe inside a quoted HTML attribute). */
 int ss_csp_nonce_ok(const char *nonce);
 
+/* Referrer-Policy: 1 when value (the header's values joined with ",", in
+ * the order a browser reads them) makes a page send no Referer to another
+ * site: the last policy a browser knows is no-referrer or same-origin. */
+int ss_referrer_policy_hides_origin(const char *value);
+
 #endif

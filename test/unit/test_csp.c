@@ -218,6 +218,23 @@ static void test_source_ok(void **unused)
     assert_false(ss_csp_source_ok("https://b.test/\xc3\xa9"));
 }
 
+static void test_referrer_policy(void **unused)
+{
+    (void)unused;
+    assert_true(ss_referrer_policy_hides_origin("no-referrer"));
+    assert_true(ss_referrer_policy_hides_origin(" Same-Origin "));
+    assert_true(ss_referrer_policy_hides_origin("origin, no-referrer"));
+    /* the last one a browser knows wins */
+    assert_false(ss_referrer_policy_hides_origin("no-referrer, origin"));
+    assert_true(ss_referrer_policy_hides_origin("same-origin, no-such-policy"));
+    assert_false(ss_referrer_policy_hides_origin("strict-origin-when-cross-origin"));
+    assert_false(ss_referrer_policy_hides_origin("no-referrer-when-downgrade"));
+    assert_false(ss_referrer_policy_hides_origin("unsafe-url"));
+    assert_false(ss_referrer_policy_hides_origin(""));
+    assert_false(ss_referrer_policy_hides_origin(NULL));
+    assert_false(ss_referrer_policy_hides_origin("no-referrer origin"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_nonce_ok),
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_source_ok),
+        cmocka_unit_test(test_referrer_policy),
     };
 
     return cmocka_run_group_tests(tests, pool_setup, pool_teardown);
