@@ -150,6 +150,23 @@ ss_gen ss_gen_trusted(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs,
     return *g;
 }
 
+ss_gen ss_gen_of_entries(apr_pool_t *p, const apr_table_t *entries,
+                         const apr_array_header_t *local, const ss_keyring *kr,
+                         apr_uint64_t limit_us)
+{
+    const char *text = apr_table_get(entries, SS_GEN_ENTRY);
+    ss_gen g;
+    ss_gen_pair *pairs;
+    size_t n;
+
+    if (!text || !ss_gen_parse(text, &g)) {
+        memset(&g, 0, sizeof(g));
+        return g;
+    }
+    pairs = ss_gen_pairs(p, entries, local, &n);
+    return ss_gen_trusted(&g, kr, pairs, n, limit_us);
+}
+
 void ss_gen_stamp(ss_gen *out, const ss_key *sealer, apr_uint64_t now_us,
                   const ss_gen *loaded, ss_gen_pair *pairs, size_t n)
 {

@@ -69,6 +69,14 @@ int ss_gen_verify(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs, siz
 ss_gen ss_gen_trusted(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs,
                       size_t n, apr_uint64_t limit_us);
 
+/* The generation that counts of a session's (or a ticket's) entries: the
+ * SS_GEN_ENTRY value, when it parses, verifies against the other entries
+ * (ss_gen_pairs with local) and is at most SS_GEN_SKEW_US after limit_us;
+ * t == 0 otherwise. */
+ss_gen ss_gen_of_entries(apr_pool_t *p, const apr_table_t *entries,
+                         const apr_array_header_t *local, const ss_keyring *kr,
+                         apr_uint64_t limit_us);
+
 /* A new generation for pairs after a change: T = max(now_us, loaded->t + 1)
  * (loaded: the trusted generation the session was loaded with, t == 0 for
  * none), D under the sealing key. */
