@@ -64,7 +64,8 @@ ALWAYS_ALLOWED = ("MSS02164",)
 
 
 class PolicyDemo(demo.DemoServer):
-    """The demo with mod_headers, mod_cgi and the directories above."""
+    """The demo with mod_headers, mod_cgi and the directories above, and
+    SharedSessionResend 0: every page of a test carries the loader."""
 
     def config_text(self):
         text = super().config_text()
@@ -72,6 +73,8 @@ class PolicyDemo(demo.DemoServer):
                        for m in ("headers", "cgi"))
         text = text.replace("LoadModule shared_session_module", mods
                             + "LoadModule shared_session_module", 1)
+        # a loader on every page (the login's page has one already)
+        text = text.replace("SharedSessionKeyFile ", "SharedSessionResend 0\nSharedSessionKeyFile ", 1)
         for s in self.sites:
             head = f"# ---- site {s.label}: {s.origin}"
             i = text.index(head)
