@@ -198,6 +198,20 @@ def test_report_only_policy_is_widened_too(site):
     assert directive(csp, "script-src") == ["'self'"] + urls, csp
 
 
+def test_report_only_policy_never_stops_the_loader(site):
+    """A report-only policy blocks nothing: with 'strict-dynamic' and no
+    nonce the loader still goes in (no warning); with a nonce, the tags carry
+    it so that no report is sent for them."""
+    r = app(site, ro=["script-src 'sha256-AAAA' 'strict-dynamic'"])
+    assert [n for n, _ in tags(r)] == [None, None], r
+    r = app(site, ro=["script-src 'nonce-r3p0rt' 'strict-dynamic'"])
+    assert [n for n, _ in tags(r)] == ["r3p0rt", "r3p0rt"], r
+    # an enforced policy's nonce comes first
+    r = app(site, csp=["script-src 'nonce-3nf' 'strict-dynamic'"],
+            ro=["script-src 'nonce-r3p0rt' 'strict-dynamic'"])
+    assert [n for n, _ in tags(r)] == ["3nf", "3nf"], r
+
+
 def test_strict_dynamic_with_the_page_nonce(site):
     csp = "script-src 'nonce-Pg9nXq+/w=' 'strict-dynamic' https:; object-src 'none'"
     r = app(site, csp=[csp])
