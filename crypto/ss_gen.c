@@ -193,13 +193,13 @@ int ss_gen_compare(const ss_gen *a, const ss_gen *b)
     return memcmp(a->d, b->d, SS_GEN_DIGEST_BYTES);
 }
 
-int ss_replace_wins(ss_replace_mode mode, int dst_empty, const ss_gen *dst,
+int ss_replace_wins(ss_replace_mode mode, size_t dst_entries, const ss_gen *dst,
                     const ss_gen *ticket)
 {
-    if (dst_empty || mode == SS_REPLACE_ALWAYS) {
+    if ((!dst_entries && !dst->t) || mode == SS_REPLACE_ALWAYS) {
         return 1;
     }
-    if (mode == SS_REPLACE_EMPTY) {
+    if (mode == SS_REPLACE_EMPTY && dst_entries) {
         return 0;
     }
     return ss_gen_compare(ticket, dst) > 0;

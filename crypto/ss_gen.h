@@ -26,6 +26,10 @@
 #define SS_GEN_DIGEST_BYTES 16
 #define SS_GEN_TEXT_MAX     (20 + 1 + 2 * SS_GEN_DIGEST_BYTES + 1)  /* with its NUL */
 #define SS_GEN_SKEW_US      ((apr_uint64_t)5 * 1000000)  /* how far ahead a T may be */
+/* What a ticket's generation is measured against: the end of the second of
+ * its iat (whole seconds), so that a T stamped during that second is not
+ * counted ahead */
+#define SS_GEN_TICKET_LIMIT_US(iat) ((apr_uint64_t)((iat) + 1) * 1000000)
 
 /* A generation; t == 0 means none (absent, forged, or too far ahead):
  * older than every generation. */
@@ -94,11 +98,14 @@ typedef enum {
     SS_REPLACE_ALWAYS
 } ss_replace_mode;
 
-/* Whether a valid ticket replaces the receiver's session: an empty receiver
- * (no entries that count, no generation) takes any; "always" every time;
- * "empty" never otherwise; "newer" when the ticket's trusted generation is
- * newer than the receiver's. */
-int ss_replace_wins(ss_replace_mode mode, int dst_empty, const ss_gen *dst,
+/* Whether a valid ticket replaces the receiver's session.  dst_entries:
+ * how many entries of the receiver's session count (ss_gen_pairs), dst its
+ * generation.  An empty receiver (no entries, no generation) takes any
+ * ticket; "always" every time; "newer" when the ticket's trusted
+ * generation is newer than the receiver's; "empty" never over entries,
+ * and over a tombstone (a logout: no entries, a generation) only a newer
+ * generation, so that a site that logged out takes the next login. */
+int ss_replace_wins(ss_replace_mode mode, size_t dst_entries, const ss_gen *dst,
                     const ss_gen *ticket);
 
 #endif

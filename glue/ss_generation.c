@@ -20,6 +20,17 @@ typedef struct {
     const apr_table_t *entries;     /* the table decoded into */
 } ss_gen_loaded;
 
+/* The records live in the pool of the request that started it all: the
+ * session stores cache one session_rec for a request and its subrequests,
+ * and an internal redirect shares its request's pool. */
+static apr_pool_t *ss_gen_pool(request_rec *r)
+{
+    while (r->main) {
+        r = r->main;
+    }
+    return r->pool;
+}
+
 static const char *ss_gen_loaded_key(request_rec *r, const session_rec *z)
 {
     return apr_psprintf(r->pool, "shared-session-gen-%pp", (const void *)z);
@@ -32,7 +43,7 @@ static ss_gen_loaded *ss_gen_loaded_get(request_rec *r, const session_rec *z)
 {
     void *rec = NULL;
 
-    apr_pool_userdata_get(&rec, ss_gen_loaded_key(r, z), r->pool);
+    apr_pool_userdata_get(&rec, ss_gen_loaded_key(r, z), ss_gen_pool(r));
     if (rec && ((ss_gen_loaded *)rec)->entries != z->entries) {
         return NULL;
     }
@@ -44,15 +55,20 @@ static ss_gen_loaded *ss_gen_loaded_make(request_rec *r, const session_rec *z)
     ss_gen_loaded *rec = ss_gen_loaded_get(r, z);
 
     if (!rec) {
-        rec = apr_pcalloc(r->pool, sizeof(*rec));
-        apr_pool_userdata_setn(rec, ss_gen_loaded_key(r, z), NULL, r->pool);
+        apr_pool_t *p = ss_gen_pool(r);
+
+        rec = apr_pcalloc(p, sizeof(*rec));
+        apr_pool_userdata_set(rec, apr_pstrdup(p, ss_gen_loaded_key(r, z)), NULL, p);
     }
     return rec;
 }
 
-static int ss_gen_configured(const ss_server_conf *conf)
+/* Generations are kept for the sessions of a listed site's own host only:
+ * another virtual host's session is its application's alone. */
+static int ss_gen_configured(request_rec *r, const ss_server_conf *conf)
 {
-    return conf && conf->keys && conf->keys->nkeys && conf->sites->nelts;
+    return conf && conf->keys && conf->keys->nkeys && conf->sites->nelts
+        && ss_request_site(r, conf);
 }
 
 /* z's generation as it stands, when it verifies against z's entries and is
@@ -66,7 +82,7 @@ ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_
 ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
                    int *stamped)
 {
-    const ss_key *sealer = ss_gen_configured(conf) ? ss_keyring_sealer(conf->keys) : NULL;
+    const ss_key *sealer = ss_gen_configured(r, conf) ? ss_keyring_sealer(conf->keys) : NULL;
     ss_gen_loaded *rec;
     ss_gen g, none;
     ss_gen_pair *pairs;
@@ -132,7 +148,13 @@ static apr_status_t ss_session_decode_hook(request_rec *r, session_rec *z)
     const ss_server_conf *conf = ss_conf(r->server);
     ss_gen_loaded *rec;
 
-    if (!ss_gen_configured(conf) || !z || !z->entries) {
+    if (!ss_gen_configured(r, conf) || !z || !z->entries) {
+        return OK;
+    }
+    /* mod_session runs the decoders on every load of the request's one
+     * session_rec; only the first one sees what the session was loaded
+     * with, later ones see what the request has made of it since */
+    if (ss_gen_loaded_get(r, z)) {
         return OK;
     }
     rec = ss_gen_loaded_make(r, z);
@@ -149,7 +171,7 @@ static apr_status_t ss_session_encode_hook(request_rec *r, session_rec *z)
 {
     const ss_server_conf *conf = ss_conf(r->server);
 
-    if (ss_gen_configured(conf) && z && z->entries) {
+    if (z && z->entries && ss_gen_configured(r, conf)) {
         ss_gen_sync(r, conf, z, NULL);
     }
     return OK;

@@ -140,6 +140,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     const char *referer;
     apr_table_t *incoming;
     ss_gen tgen, dgen;
+    size_t dst_entries;
     session_rec *z;
     ss_ticket t;
 
@@ -237,9 +238,10 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     ss_session_decode(r->pool, t.session, incoming);
     /* a generation counts up to the skew after the ticket was minted */
     tgen = ss_gen_of_entries(r->pool, incoming, conf->local, conf->keys,
-                             (apr_uint64_t)apr_time_from_sec(t.iat));
+                             SS_GEN_TICKET_LIMIT_US(t.iat));
     dgen = ss_gen_current(r, conf, z);
-    if (!ss_replace_wins(conf->replace, o->was_empty, &dgen, &tgen)) {
+    ss_gen_pairs(r->pool, z->entries, conf->local, &dst_entries);
+    if (!ss_replace_wins(conf->replace, dst_entries, &dgen, &tgen)) {
         o->result = "kept";
         if (tgen.t && ss_gen_compare(&tgen, &dgen) == 0) {
             /* the same session: nothing to send back */

@@ -650,12 +650,12 @@ static void tool_print_gen(apr_pool_t *p, const ss_ticket *t, const ss_keyring *
         return;
     }
     pairs = ss_gen_pairs(p, entries, NULL, &n);
-    trusted = ss_gen_trusted(&g, kr, pairs, n, (apr_uint64_t)apr_time_from_sec(t->iat));
+    trusted = ss_gen_trusted(&g, kr, pairs, n, SS_GEN_TICKET_LIMIT_US(t->iat));
     printf("generation: %s (%s)\n", text,
            trusted.t ? (n ? "verifies" : "verifies; a logout (tombstone)")
            : !ss_gen_verify(&g, kr, pairs, n)
                ? "does not verify with these keys: counts as none"
-               : "more than 5 s after iat: counts as none");
+               : "more than 5 s after the second of iat: counts as none");
 }
 
 /* How a ticket reached inspect: the text alone, or the URL it travels in. */
