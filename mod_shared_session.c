@@ -521,6 +521,7 @@ static void ss_register_hooks(apr_pool_t *p)
 {
     static const char *const after_session[] = { "mod_session.c", NULL };
     static const char *const before_forensic[] = { "mod_log_forensic.c", NULL };
+    static const char *const after_headers[] = { "mod_headers.c", NULL };
 
     ap_hook_pre_config(ss_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ss_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -537,6 +538,9 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
+    /* after mod_headers' own: the filter it adds runs before ours */
+    ap_hook_insert_error_filter(ss_late_insert_error_filter, after_headers, NULL,
+                                APR_HOOK_LAST);
     ss_admin_register_hooks(p);
 }
 

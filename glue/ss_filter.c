@@ -259,6 +259,8 @@ static void ss_late_headers_apply(request_rec *r, const ss_late_headers *late)
             apr_table_setn(r->headers_out, "Expires", SS_PAST_DATE);
         }
     }
+    /* Referrer-Policy, Content-Security-Policy */
+    ss_sechdr_late(r, late);
 }
 
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -266,6 +268,20 @@ apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     ss_late_headers_apply(f->r, f->ctx);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
+}
+
+/* ap_die() starts the answer's filters afresh (r->output_filters =
+ * r->proto_output_filters) and then runs this hook, after mod_headers'
+ * own (which brings back FIXUP_HEADERS_ERR for "Header always"): the
+ * record, if the request has one, gets its filter again, after that one. */
+void ss_late_insert_error_filter(request_rec *r)
+{
+    void *late = NULL;
+
+    apr_pool_userdata_get(&late, SS_LATE_KEY, r->pool);
+    if (late) {
+        ap_add_output_filter(SS_LATE_FILTER, late, r, r->connection);
+    }
 }
 
 /* ---- the SHARED_SESSION output filter, continued ---------------------------- */
@@ -375,6 +391,10 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ss_filter_check_session(r);
         tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
             ? ss_loader_tags(r, ss_conf(r->server), &tags_len, &sent) : NULL;
+        /* what the page's Content-Security-Policy asks of them */
+        if (tags) {
+            tags = ss_csp_loader_tags(r, tags, &tags_len);
+        }
 
         apr_table_setn(r->notes, SS_FILTER_NOTE, "1");
         if (!tags) {
@@ -420,6 +440,12 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         /* what the scanner cleared (nothing when the tag began in held) */
         rest = ss_filter_move(b, res.pos, len, ctx->pending);
+        if (res.csp_meta) {
+            /* a policy in the page itself: no loader, the rest goes on as it is */
+            ss_csp_meta_seen(r);
+            APR_BRIGADE_PREPEND(bb, ctx->pending);
+            return ss_filter_pass(f, ctx, bb, 1, 1);
+        }
         if (res.found) {
             /* a pool bucket: turns into a heap copy should r->pool go first */
             APR_BRIGADE_INSERT_TAIL(ctx->pending,

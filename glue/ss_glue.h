@@ -163,11 +163,31 @@ typedef struct ss_late_headers {
      * Surrogate-Control and CDN-Cache-Control go; an Expires is made past */
     unsigned int private:1;
     unsigned int no_store:1;    /* Cache-Control says no-store too */
+    /* security headers (glue/ss_sechdr.c) */
+    unsigned int page:1;        /* a page with the loader: a Referrer-Policy that
+                                   sends no Referer to the other sites is logged */
+    const char *referrer_policy;    /* the module's answer: this policy, no other */
+    const char *csp_sources;    /* the loader's URLs: every Content-Security-Policy
+                                   (-Report-Only) of a private page gains them */
+    const char *csp_nonce;      /* the nonce the loader's tags carry, or NULL */
 } ss_late_headers;
 
 /* The request's record; the first call adds the late header filter. */
 ss_late_headers *ss_late_headers_add(request_rec *r);
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* An answer through ap_die() loses every filter added so far: the late
+ * header filter comes back (insert_error_filter hook). */
+void ss_late_insert_error_filter(request_rec *r);
+
+/* glue/ss_sechdr.c: security headers */
+/* The tags the page gets under its Content-Security-Policy (with the page's
+ * nonce under 'strict-dynamic'), or NULL (logged) when none can run; sets
+ * what the late header filter widens. */
+const char *ss_csp_loader_tags(request_rec *r, const char *tags, apr_size_t *len);
+/* The scanner met a Content-Security-Policy <meta>: no loader, nothing widened. */
+void ss_csp_meta_seen(request_rec *r);
+/* The late header filter's step for the security headers. */
+void ss_sechdr_late(request_rec *r, const ss_late_headers *late);
 
 #include "ss_admin.h"
 

@@ -274,6 +274,8 @@ static int ss_see_other(request_rec *r, const char *location, const char *referr
     apr_table_setn(r->headers_out, "Location", location);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Referrer-Policy", referrer_policy);
+    /* ... and no other, whatever "Header" or "Header always" set */
+    ss_late_headers_add(r)->referrer_policy = referrer_policy;
     r->status = HTTP_SEE_OTHER;
     ap_set_content_length(r, 0);
     return OK;
