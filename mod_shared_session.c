@@ -350,6 +350,7 @@ static int ss_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
                       "libsodium cannot be initialised");
         return !OK;
     }
+    ss_generation_hooks();
     rv = ap_mutex_register(pconf, SS_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
     if (rv != APR_SUCCESS) {
         ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog, SSLOGNO(00010)
@@ -506,9 +507,9 @@ const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id)
 
 /* Empty as lib/ss_session_codec.h defines it: no entry that a ticket
  * would carry. */
-int ss_session_is_empty(const session_rec *z)
+int ss_session_is_empty(const ss_server_conf *conf, const session_rec *z)
 {
-    return ss_session_entries_empty(z->entries);
+    return ss_session_entries_empty_except(z->entries, conf->local);
 }
 
 /* mod_session's session, or NULL when mod_session is not on here. */
@@ -528,6 +529,7 @@ static void ss_register_hooks(apr_pool_t *p)
 {
     static const char *const after_session[] = { "mod_session.c", NULL };
     static const char *const before_forensic[] = { "mod_log_forensic.c", NULL };
+    static const char *const after_headers[] = { "mod_headers.c", NULL };
 
     ap_hook_pre_config(ss_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ss_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -544,6 +546,9 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
+    /* after mod_headers' own: the filter it adds runs before ours */
+    ap_hook_insert_error_filter(ss_late_insert_error_filter, after_headers, NULL,
+                                APR_HOOK_LAST);
     ss_admin_register_hooks(p);
     ss_cookie_register_hooks(p);
 }

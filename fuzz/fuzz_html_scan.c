@@ -4,8 +4,10 @@
  * what the scanner releases, hold back the rest, insert MARK at the
  * insertion point, release what is held at the end of the stream); the
  * output must equal a whole-string reference search (which skips comments
- * and the text of script, style, textarea and title as the scanner must),
- * and the bytes held back never exceed SS_HTML_SCAN_MAX_HOLD.
+ * and the text of script, style, textarea and title as the scanner must,
+ * and gives up at a Content-Security-Policy <meta> before the insertion
+ * point), the scanner reports that <meta> exactly when the reference finds
+ * it, and the bytes held back never exceed SS_HTML_SCAN_MAX_HOLD.
  *
  * Input: byte 0 gives the number of cuts (0-31), the next bytes the chunk
  * lengths (0-255 each; 0 is an empty chunk, passed as NULL), the rest is the
@@ -39,11 +41,13 @@ static void put(buf *b, const void *d, size_t n)
 /* The whole-document reference, shared with the unit tests. */
 #include "html_scan_reference.h"
 
-/* Offset of the insertion point, or len when there is none. */
-static size_t ref_find(const char *d, size_t len)
+/* Offset of the insertion point, or len when there is none; *csp when a
+ * policy <meta> comes first. */
+static size_t ref_find(const char *d, size_t len, int *csp)
 {
     long at = reference_find(d, len);
 
+    *csp = at == -2;
     return at < 0 ? len : (size_t)at;
 }
 
@@ -56,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf out, want;
     ss_html_scan s;
     ss_html_scan_result res;
-    int done = 0;
+    int done = 0, csp_meta = 0, ref_csp;
 
     if (size < 1) {
         return 0;
@@ -104,6 +108,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         ss_html_scan_feed(&s, chunk, len, &res);
         FUZZ_CHECK(res.pos <= len);
+        if (res.csp_meta) {
+            /* nothing goes in: what is held, the chunk, and the rest */
+            FUZZ_CHECK(!res.found && !res.held_in_tag && res.pos == len && s.held == 0);
+            FUZZ_CHECK(res.release_held == (hlen > 0));
+            put(&out, held, hlen);
+            put(&out, chunk, len);
+            hlen = 0;
+            done = csp_meta = 1;
+            continue;
+        }
         if (res.found) {
             /* the held bytes go out before the chunk, in order, in every case */
             FUZZ_CHECK(hlen == 0 || res.held_in_tag || res.release_held);
@@ -143,13 +157,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     put(&out, held, hlen);   /* EOS: a fragment's held bytes go out as they were */
 
-    at = ref_find(doc, doclen);
+    at = ref_find(doc, doclen, &ref_csp);
+    FUZZ_CHECK(csp_meta == ref_csp);
     put(&want, doc, at);
     if (at < doclen) {
         put(&want, MARK, MARK_LEN);
         put(&want, doc + at, doclen - at);
     }
-    FUZZ_CHECK(done == (at < doclen));
+    FUZZ_CHECK(done == (at < doclen || ref_csp));
     FUZZ_CHECK(out.n == want.n && (out.n == 0 || memcmp(out.d, want.d, out.n) == 0));
     free(out.d);
     free(want.d);

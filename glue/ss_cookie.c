@@ -15,7 +15,6 @@
  * - the payload of the loader and of go, and the receiving side. */
 
 #include "ss_glue.h"
-#include "ss_sent_shim.h"
 
 #define SS_COOKIE_REQ_KEY "shared-session-cookie-req"
 
@@ -419,13 +418,17 @@ ss_reason ss_cookie_receive(request_rec *r, const ss_server_conf *conf, const ss
                       "(or a pair that does not decode): nothing of it is set", t->src);
         return SS_R_MALFORMED;
     }
-    tg = ss_cookie_trusted(r->pool, conf, gen_text, pairs,
-                           (apr_uint64_t)t->iat * APR_USEC_PER_SEC);
+    tg = ss_cookie_trusted(r->pool, conf, gen_text, pairs, SS_GEN_TICKET_LIMIT_US(t->iat));
     if (apr_is_empty_table(pairs) && !tg.t) {
         /* none of this site's cookies and no generation: nothing to take */
         return SS_OK;
     }
-    if (!ss_replace_wins(conf->replace, *was_empty, &q->gen, &tg)) {
+    if (!ss_replace_wins(conf->replace, (size_t)apr_table_elts(q->pairs)->nelts, &q->gen,
+                         &tg)) {
+        if (tg.t && ss_gen_compare(&tg, &q->gen) == 0) {
+            /* the same session: nothing to send back */
+            ss_sent_set(r, conf, site, &tg, t->mode == SS_MODE_SCRIPT);
+        }
         return SS_OK;
     }
     for (i = 0; i < conf->cookies->nelts; i++) {

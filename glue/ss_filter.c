@@ -4,7 +4,6 @@
  * answers need on their final headers. */
 
 #include "ss_glue.h"
-#include "ss_sent_shim.h"
 #include <sodium.h>
 
 /* ---- the SHARED_SESSION output filter --------------------------------------- */
@@ -49,6 +48,7 @@ typedef struct {
     apr_bucket_brigade *pending;
     const char *tags;           /* the <script> tags to insert */
     apr_size_t tags_len;
+    ss_gen sent;                /* the generation the tags carry */
     int headers_done;
 } ss_filter_ctx;
 
@@ -90,7 +90,7 @@ static const char *ss_target_names(apr_pool_t *p, const ss_server_conf *conf,
  * carried), so every ticket has the same length: the tags are written in
  * place into one buffer sized up front. */
 static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
-                                  apr_size_t *len)
+                                  apr_size_t *len, ss_gen *sent)
 {
     static const char tail[] = SS_LOADER_TAIL;
     const ss_site *site = ss_request_site(r, conf);
@@ -119,29 +119,34 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
     if (!sealer || !conf->loader_heads) {
         return NULL;
     }
-    memset(&t, 0, sizeof(t));
     if (conf->cookies) {
-        /* cookie mode: the application's cookies and their generation,
-         * when this site has not sent them already (glue/ss_cookie.c) */
-        ss_gen g;
-
-        session = ss_cookie_payload(r, conf, &g);
-        if (!*session || ss_sent_matches(r, site, &g)) {
-            return NULL;
+        /* cookie mode: the application's cookies and their generation
+         * (glue/ss_cookie.c), after this response's Set-Cookie */
+        session = ss_cookie_payload(r, conf, sent);
+        if (!*session) {
+            return NULL;        /* no cookie, no generation */
         }
-        ss_sent_set(r, conf, site, &g, 0);
-        t.cookie_pairs = 1;
     }
     else {
-    if (!(z = ss_load_session(r))) {
-        return NULL;
+        if (!(z = ss_load_session(r))) {
+            return NULL;
+        }
+        /* a change made while handling this request (a login, a logout) gets
+         * its generation now, before mod_session saves the session */
+        *sent = ss_gen_sync(r, conf, z, NULL);
+        if (!sent->t) {
+            return NULL;        /* empty: no entries, no generation */
+        }
+        session = ss_session_encode_except(r->pool, z->entries, conf->local);
     }
-    /* empty once "expiry" and empty entries are left out */
-    session = ss_session_encode(r->pool, z->entries);
-    if (!*session) {
-        return NULL;
+    if (conf->resend && ss_sent_matches(r, site, sent)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "no loader: generation %" APR_UINT64_T_FMT " was already sent",
+                      sent->t);
+        return NULL;        /* no news for the other sites */
     }
-    }
+    memset(&t, 0, sizeof(t));
+    t.cookie_pairs = conf->cookies != NULL;
     t.iat = apr_time_sec(r->request_time);
     t.mode = SS_MODE_SCRIPT;
     t.src = site->id;
@@ -268,6 +273,8 @@ static void ss_late_headers_apply(request_rec *r, const ss_late_headers *late)
             apr_table_setn(r->headers_out, "Expires", SS_PAST_DATE);
         }
     }
+    /* Referrer-Policy, Content-Security-Policy */
+    ss_sechdr_late(r, late);
 }
 
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
@@ -275,6 +282,20 @@ apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     ss_late_headers_apply(f->r, f->ctx);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
+}
+
+/* ap_die() starts the answer's filters afresh (r->output_filters =
+ * r->proto_output_filters) and then runs this hook, after mod_headers'
+ * own (which brings back FIXUP_HEADERS_ERR for "Header always"): the
+ * record, if the request has one, gets its filter again, after that one. */
+void ss_late_insert_error_filter(request_rec *r)
+{
+    void *late = NULL;
+
+    apr_pool_userdata_get(&late, SS_LATE_KEY, r->pool);
+    if (late) {
+        ap_add_output_filter(SS_LATE_FILTER, late, r, r->connection);
+    }
 }
 
 /* ---- the SHARED_SESSION output filter, continued ---------------------------- */
@@ -285,8 +306,10 @@ apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  * are single-use and expire within SharedSessionTimeout, so a copy in the
  * browser's own cache hands nothing to anyone else; shared caches are what
  * must never keep a page with one user's tickets. */
-static void ss_fix_headers(request_rec *r)
+static void ss_fix_headers(request_rec *r, const ss_gen *sent)
 {
+    const ss_server_conf *conf = ss_conf(r->server);
+
     apr_table_t *tables[2];
     int i;
 
@@ -304,6 +327,8 @@ static void ss_fix_headers(request_rec *r)
     }
     apr_table_mergen(r->headers_out, "Vary", "Cookie");
     ss_late_headers_add(r)->private = 1;
+    /* what went out, so that the next pages send nothing until it changes */
+    ss_sent_set(r, conf, ss_request_site(r, conf), sent, 0);
 }
 
 static int ss_filter_wanted(ap_filter_t *f)
@@ -350,7 +375,7 @@ static apr_status_t ss_filter_pass(ap_filter_t *f, ss_filter_ctx *ctx,
     apr_status_t rv;
 
     if (!ctx->headers_done && !untouched_end) {
-        ss_fix_headers(f->r);
+        ss_fix_headers(f->r, &ctx->sent);
         ctx->headers_done = 1;
     }
     if (done) {
@@ -374,10 +399,16 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* one decision per response, however often the filter is in the
          * chain (SetOutputFilter here, AddOutputFilter there) */
         const char *tags;
+        ss_gen sent;
 
+        memset(&sent, 0, sizeof(sent));
         ss_filter_check_session(r);
         tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
-            ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
+            ? ss_loader_tags(r, ss_conf(r->server), &tags_len, &sent) : NULL;
+        /* what the page's Content-Security-Policy asks of them */
+        if (tags) {
+            tags = ss_csp_loader_tags(r, tags, &tags_len);
+        }
 
         apr_table_setn(r->notes, SS_FILTER_NOTE, "1");
         if (!tags) {
@@ -390,6 +421,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ctx->pending = apr_brigade_create(r->pool, f->c->bucket_alloc);
         ctx->tags = tags;
         ctx->tags_len = tags_len;
+        ctx->sent = sent;
     }
 
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
@@ -422,6 +454,12 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         }
         /* what the scanner cleared (nothing when the tag began in held) */
         rest = ss_filter_move(b, res.pos, len, ctx->pending);
+        if (res.csp_meta) {
+            /* a policy in the page itself: no loader, the rest goes on as it is */
+            ss_csp_meta_seen(r);
+            APR_BRIGADE_PREPEND(bb, ctx->pending);
+            return ss_filter_pass(f, ctx, bb, 1, 1);
+        }
         if (res.found) {
             /* a pool bucket: turns into a heap copy should r->pool go first */
             APR_BRIGADE_INSERT_TAIL(ctx->pending,

@@ -117,7 +117,7 @@ ss_server_conf *ss_conf(server_rec *s);
 const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf);
 const ss_site *ss_request_site_within(request_rec *r, const ss_server_conf *conf);
 const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id);
-int ss_session_is_empty(const session_rec *z);
+int ss_session_is_empty(const ss_server_conf *conf, const session_rec *z);
 session_rec *ss_load_session(request_rec *r);
 
 /* glue/ss_replay.c */
@@ -133,6 +133,23 @@ int ss_map_to_storage(request_rec *r);
 int ss_log_redact(request_rec *r);
 int ss_post_read_redact(request_rec *r);
 int ss_handler(request_rec *r);
+
+/* glue/ss_generation.c: generations of mod_session sessions */
+void ss_generation_hooks(void);     /* in pre_config: mod_session's hooks */
+/* z's generation as it stands (verified, not too far ahead), or t == 0 */
+ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_rec *z);
+/* The one stamp: when z's entries no longer match its generation (a login, a
+ * change, a logout that leaves a tombstone), a new one, T = max(now, loaded
+ * + 1), and z is made dirty (*stamped set).  Returns z's generation now;
+ * t == 0 for an empty session that never held anything, or without keys. */
+ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
+                   int *stamped);
+/* The site's "sent" cookie (__Host-sssent, sssent on http): 1 when it holds g */
+int ss_sent_matches(request_rec *r, const ss_site *self, const ss_gen *g);
+/* Remembers g for SharedSessionResend seconds (nothing when it is 0);
+ * cross_site: in a script answer, where only SameSite=None is stored */
+void ss_sent_set(request_rec *r, const ss_server_conf *conf, const ss_site *self,
+                 const ss_gen *g, int cross_site);
 
 /* glue/ss_filter.c */
 apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb);
@@ -153,11 +170,31 @@ typedef struct ss_late_headers {
      * Surrogate-Control and CDN-Cache-Control go; an Expires is made past */
     unsigned int private:1;
     unsigned int no_store:1;    /* Cache-Control says no-store too */
+    /* security headers (glue/ss_sechdr.c) */
+    unsigned int page:1;        /* a page with the loader: a Referrer-Policy that
+                                   sends no Referer to the other sites is logged */
+    const char *referrer_policy;    /* the module's answer: this policy, no other */
+    const char *csp_sources;    /* the loader's URLs: every Content-Security-Policy
+                                   (-Report-Only) of a private page gains them */
+    const char *csp_nonce;      /* the nonce the loader's tags carry, or NULL */
 } ss_late_headers;
 
 /* The request's record; the first call adds the late header filter. */
 ss_late_headers *ss_late_headers_add(request_rec *r);
 apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+/* An answer through ap_die() loses every filter added so far: the late
+ * header filter comes back (insert_error_filter hook). */
+void ss_late_insert_error_filter(request_rec *r);
+
+/* glue/ss_sechdr.c: security headers */
+/* The tags the page gets under its Content-Security-Policy (with the page's
+ * nonce under 'strict-dynamic'), or NULL (logged) when none can run; sets
+ * what the late header filter widens. */
+const char *ss_csp_loader_tags(request_rec *r, const char *tags, apr_size_t *len);
+/* The scanner met a Content-Security-Policy <meta>: no loader, nothing widened. */
+void ss_csp_meta_seen(request_rec *r);
+/* The late header filter's step for the security headers. */
+void ss_sechdr_late(request_rec *r, const ss_late_headers *late);
 
 /* ---- glue/ss_cookie.c: cookie mode (SharedSessionCookie) ---------------- */
 

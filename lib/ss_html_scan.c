@@ -31,13 +31,20 @@ enum {
     SCAN_COMMENT_END,       /* "--" */
     SCAN_COMMENT_END_BANG,  /* "--!" */
     SCAN_BOGUS,             /* "<!" or "<?" not opening a comment: up to '>' */
+    SCAN_META,              /* in a <meta> start tag, before an attribute name */
+    SCAN_META_NAME,         /* ... in an attribute name; k bytes of "http-equiv" */
+    SCAN_META_AFTER_NAME,   /* ... white space after the name */
+    SCAN_META_BEFORE_VALUE, /* ... after '=' */
+    SCAN_META_VALUE_DQ,     /* ... a "quoted" value; k bytes of the CSP name */
+    SCAN_META_VALUE_SQ,     /* ... a 'quoted' value */
+    SCAN_META_VALUE,        /* ... an unquoted value */
     SCAN_DONE               /* insertion point reported; everything else passes */
 };
 
 /* The names that matter after '<', lowercase.  None is a prefix of another,
  * so at most one is complete at a time. */
 enum {
-    NAME_HEAD_END, NAME_BODY, NAME_COMMENT,
+    NAME_HEAD_END, NAME_BODY, NAME_COMMENT, NAME_META,
     NAME_SCRIPT, NAME_STYLE, NAME_TEXTAREA, NAME_TITLE      /* raw text */
 };
 #define NAME_RAW_FIRST NAME_SCRIPT
@@ -48,6 +55,7 @@ static const struct {
     [NAME_HEAD_END] = { "/head", 5 },
     [NAME_BODY]     = { "body", 4 },
     [NAME_COMMENT]  = { "!--", 3 },
+    [NAME_META]     = { "meta", 4 },
     [NAME_SCRIPT]   = { "script", 6 },
     [NAME_STYLE]    = { "style", 5 },
     [NAME_TEXTAREA] = { "textarea", 8 },
@@ -127,6 +135,7 @@ static void scan_name_first(ss_html_scan *s, unsigned char c)
     case '!':           names = 1u << NAME_COMMENT; break;
     case 's': case 'S': names = (1u << NAME_SCRIPT) | (1u << NAME_STYLE); break;
     case 't': case 'T': names = (1u << NAME_TEXTAREA) | (1u << NAME_TITLE); break;
+    case 'm': case 'M': names = 1u << NAME_META; break;
     case '?':           s->mode = SCAN_BOGUS; return;
     case '<':           scan_open(s); return;     /* the next candidate */
     default:            s->mode = SCAN_TEXT; return;
@@ -157,6 +166,12 @@ static int scan_name(ss_html_scan *s, unsigned char c)
         if (i == NAME_COMMENT) {
             s->mode = SCAN_COMMENT_START;
             scan_comment(s, c);
+            return 0;
+        }
+        if (i == NAME_META) {
+            if (!scan_ends_tag_name(c))
+                break;
+            s->mode = c == '>' ? SCAN_TEXT : SCAN_META;
             return 0;
         }
         if (i < NAME_RAW_FIRST) {
@@ -245,6 +260,122 @@ static void scan_raw(ss_html_scan *s, unsigned char c)
     s->k = match ? (unsigned char)(s->k + 1) : (unsigned char)(c == '<');
 }
 
+/* The attribute and the value that make a <meta> a policy, lowercase */
+static const char meta_equiv[] = "http-equiv";
+static const char meta_csp[] = "content-security-policy";
+#define META_NAME_MATCH  1u     /* the attribute name so far is a prefix of http-equiv */
+#define META_EQUIV       2u     /* the attribute whose value is read is http-equiv */
+#define META_VALUE_MATCH 4u     /* the value so far is a prefix of the CSP name */
+
+/* One byte that may begin an attribute name (nothing else is open). */
+static void scan_meta_attr(ss_html_scan *s, unsigned char c)
+{
+    if (scan_is_space(c) || c == '/') {
+        s->mode = SCAN_META;
+    }
+    else if (c == '>') {
+        s->mode = SCAN_TEXT;
+    }
+    else {
+        /* a name may begin with '=' */
+        s->mode = SCAN_META_NAME;
+        s->meta = SCAN_LOWER_IS(c, (unsigned char)meta_equiv[0]) ? META_NAME_MATCH : 0;
+        s->k = 1;
+    }
+}
+
+/* The end of a value: 1 when it made the <meta> a Content-Security-Policy. */
+static int scan_meta_value_end(ss_html_scan *s)
+{
+    return (s->meta & META_EQUIV) && (s->meta & META_VALUE_MATCH)
+        && s->k == sizeof(meta_csp) - 1;
+}
+
+/* One byte of a value: matched against the CSP name. */
+static void scan_meta_value(ss_html_scan *s, unsigned char c)
+{
+    if ((s->meta & META_VALUE_MATCH) && s->k < sizeof(meta_csp) - 1
+        && SCAN_LOWER_IS(c, (unsigned char)meta_csp[s->k])) {
+        s->k++;
+    }
+    else {
+        s->meta &= ~META_VALUE_MATCH;
+    }
+}
+
+static void scan_meta_value_start(ss_html_scan *s, int mode)
+{
+    s->mode = (unsigned char)mode;
+    s->meta = (unsigned char)((s->meta & META_EQUIV) | META_VALUE_MATCH);
+    s->k = 0;
+}
+
+/* One byte of a <meta> start tag after its name (the attributes, as the HTML
+ * tokenizer reads them).  Returns 1 when an http-equiv attribute with the
+ * value Content-Security-Policy (any case) has just ended. */
+static int scan_meta(ss_html_scan *s, unsigned char c)
+{
+    switch (s->mode) {
+    case SCAN_META:
+        scan_meta_attr(s, c);
+        return 0;
+    case SCAN_META_NAME:
+        if (scan_is_space(c) || c == '=' || c == '/' || c == '>') {
+            int equiv = (s->meta & META_NAME_MATCH) && s->k == sizeof(meta_equiv) - 1;
+
+            s->meta = equiv ? META_EQUIV : 0;
+            s->mode = scan_is_space(c) ? SCAN_META_AFTER_NAME
+                    : c == '=' ? SCAN_META_BEFORE_VALUE : c == '/' ? SCAN_META : SCAN_TEXT;
+        }
+        else if ((s->meta & META_NAME_MATCH) && s->k < sizeof(meta_equiv) - 1
+                 && SCAN_LOWER_IS(c, (unsigned char)meta_equiv[s->k])) {
+            s->k++;
+        }
+        else {
+            s->meta = 0;
+        }
+        return 0;
+    case SCAN_META_AFTER_NAME:
+        if (c == '=') {
+            s->mode = SCAN_META_BEFORE_VALUE;
+        }
+        else if (!scan_is_space(c)) {
+            scan_meta_attr(s, c);
+        }
+        return 0;
+    case SCAN_META_BEFORE_VALUE:
+        if (c == '"') {
+            scan_meta_value_start(s, SCAN_META_VALUE_DQ);
+        }
+        else if (c == '\'') {
+            scan_meta_value_start(s, SCAN_META_VALUE_SQ);
+        }
+        else if (c == '>') {
+            s->mode = SCAN_TEXT;
+        }
+        else if (!scan_is_space(c)) {
+            scan_meta_value_start(s, SCAN_META_VALUE);
+            scan_meta_value(s, c);
+        }
+        return 0;
+    case SCAN_META_VALUE_DQ:
+    case SCAN_META_VALUE_SQ:
+        if (c == (s->mode == SCAN_META_VALUE_DQ ? '"' : '\'')) {
+            s->mode = SCAN_META;
+            return scan_meta_value_end(s);
+        }
+        scan_meta_value(s, c);
+        return 0;
+    default:    /* SCAN_META_VALUE */
+        if (scan_is_space(c) || c == '>') {
+            s->mode = c == '>' ? SCAN_TEXT : SCAN_META;
+            return scan_meta_value_end(s);
+        }
+        scan_meta_value(s, c);
+        return 0;
+    }
+}
+
 void ss_html_scan_init(ss_html_scan *s)
 {
     memset(s, 0, sizeof(*s));
@@ -264,6 +395,7 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
     res->found = 0;
     res->held_in_tag = 0;
     res->release_held = 0;
+    res->csp_meta = 0;
     res->pos = 0;
 
     if (s->mode == SCAN_DONE) {
@@ -341,6 +473,24 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
         case SCAN_START_TAG_DQ:
         case SCAN_START_TAG_SQ:
             scan_start_tag(s, p[i]);
+            break;
+        case SCAN_META:
+        case SCAN_META_NAME:
+        case SCAN_META_AFTER_NAME:
+        case SCAN_META_BEFORE_VALUE:
+        case SCAN_META_VALUE_DQ:
+        case SCAN_META_VALUE_SQ:
+        case SCAN_META_VALUE:
+            if (scan_meta(s, p[i])) {
+                /* a policy in the page itself: no insertion point at all,
+                 * everything (held bytes first) passes on */
+                res->csp_meta = 1;
+                res->release_held = have_held;
+                res->pos = len;
+                s->mode = SCAN_DONE;
+                s->held = 0;
+                return;
+            }
             break;
         default:
             scan_comment(s, p[i]);

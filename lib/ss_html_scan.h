@@ -5,7 +5,10 @@
  * ("<!-- -->", and "<!...>", "<?...>"), nor in the text of <script>,
  * <style>, <textarea> or <title> (up to their end tag; a start tag closed
  * with "/>" opens no text, as in XHTML).  Attribute values of other tags are
- * not told apart from text.
+ * not told apart from text, except those of <meta>: a <meta> whose
+ * http-equiv is Content-Security-Policy (any case) before the insertion point
+ * means there is none (a policy in the page cannot be widened by the
+ * module): res->csp_meta, and the scanner is done.
  *
  * No allocation; the scanner holds a few bytes of state and every byte moves
  * it the same way wherever the chunks are cut, so the result cannot depend on
@@ -26,6 +29,7 @@ typedef struct ss_html_scan {
     unsigned char names;    /* private: the tag names still possible */
     unsigned char raw;      /* private: the element whose text is open */
     unsigned char slash;    /* private: a start tag's last byte was '/' */
+    unsigned char meta;     /* private: what a <meta> attribute matched so far */
     size_t held;     /* bytes the caller holds back: a candidate tag cut at a chunk end */
 } ss_html_scan;
 
@@ -34,6 +38,9 @@ typedef struct ss_html_scan_result {
     int held_in_tag;    /* found and the tag began in the held bytes: insert
                            before them (then the held bytes, then all of the chunk) */
     int release_held;   /* not found inside held: the held bytes go out first, unchanged */
+    int csp_meta;       /* a Content-Security-Policy <meta> came first: nothing is
+                           inserted; the whole chunk (after any held bytes) passes
+                           and the scanner is done */
     size_t pos;         /* found && !held_in_tag: insertion offset in the chunk.
                            !found: chunk[0..pos) may be passed on; chunk[pos..len)
                            must be held back (appended to any still-held bytes) */

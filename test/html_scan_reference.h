@@ -3,8 +3,10 @@
  * from '<' to '<' over the whole document, skipping comments (what ends them
  * is the HTML tokenizer's rule: "-->", "--!>", or "<!-->" / "<!--->" at
  * once), bogus comments ("<!...>", "<?...>": up to '>') and the text of the
- * raw-text elements (a start tag closed with "/>" opens none).  Include once,
- * after <string.h> and <strings.h>. */
+ * raw-text elements (a start tag closed with "/>" opens none), and the
+ * attributes of <meta>, where an http-equiv of Content-Security-Policy (any
+ * case) means no insertion point at all.  Include once, after <string.h> and
+ * <strings.h>. */
 #ifndef SS_HTML_SCAN_REFERENCE_H
 #define SS_HTML_SCAN_REFERENCE_H
 
@@ -89,7 +91,73 @@ static size_t ref_raw_end(const char *doc, size_t len, size_t i, const char *nam
     return len;
 }
 
-/* Offset of the insertion point, or -1. */
+static int ref_is(const char *doc, size_t s, size_t e, const char *word)
+{
+    return e - s == strlen(word) && strncasecmp(doc + s, word, e - s) == 0;
+}
+
+/* After the <meta> start tag whose "<meta" is at i, or len; *csp = 1 (and
+ * the offset where that was certain) when an http-equiv attribute with the
+ * value Content-Security-Policy ended before its end. */
+static size_t ref_meta_end(const char *doc, size_t len, size_t i, int *csp)
+{
+    size_t t = i + 5;
+
+    *csp = 0;
+    while (t < len) {
+        size_t ns, ne, vs, ve;
+        char c = doc[t];
+
+        if (ref_is_space(c) || c == '/') {
+            t++;
+            continue;
+        }
+        if (c == '>')
+            return t + 1;
+        /* a name: up to white space, '/', '>' or '=' (a first '=' is part of it) */
+        ns = t++;
+        while (t < len && !ref_is_space(doc[t]) && doc[t] != '/' && doc[t] != '>'
+               && doc[t] != '=')
+            t++;
+        ne = t;
+        while (t < len && ref_is_space(doc[t]))
+            t++;
+        if (t >= len || doc[t] != '=')
+            continue;       /* no value: the next attribute, '/', '>' or the end */
+        t++;
+        while (t < len && ref_is_space(doc[t]))
+            t++;
+        if (t >= len)
+            return len;
+        if (doc[t] == '>')
+            return t + 1;
+        if (doc[t] == '"' || doc[t] == '\'') {
+            const char *q = memchr(doc + t + 1, doc[t], len - t - 1);
+
+            if (!q)
+                return len;
+            vs = t + 1;
+            ve = (size_t)(q - doc);
+            t = ve + 1;
+        }
+        else {
+            vs = t;
+            while (t < len && !ref_is_space(doc[t]) && doc[t] != '>')
+                t++;
+            if (t >= len)
+                return len;     /* an unquoted value ends only at its delimiter */
+            ve = t;
+        }
+        if (ref_is(doc, ns, ne, "http-equiv") && ref_is(doc, vs, ve, "content-security-policy")) {
+            *csp = 1;
+            return t;
+        }
+    }
+    return len;
+}
+
+/* Offset of the insertion point, -1 when there is none, -2 when a
+ * Content-Security-Policy <meta> comes first. */
 static long reference_find(const char *doc, size_t len)
 {
     size_t i = 0;
@@ -106,6 +174,14 @@ static long reference_find(const char *doc, size_t len)
             return (long)i;
         if (ref_starts(doc, len, i, "<!--")) {
             i = ref_comment_end(doc, len, i);
+            continue;
+        }
+        if (ref_starts(doc, len, i, "<meta") && i + 5 < len && ref_ends_name(doc[i + 5])) {
+            int csp;
+
+            i = ref_meta_end(doc, len, i, &csp);
+            if (csp)
+                return -2;
             continue;
         }
         if (ref_starts(doc, len, i, "<!") || ref_starts(doc, len, i, "<?")) {

@@ -85,6 +85,7 @@ static void reference_insert(const char *doc, size_t len, out_buf *o)
 typedef struct emu_stats {
     size_t max_hold;    /* most bytes the scanner ever asked to hold */
     int found;
+    int csp_meta;       /* a Content-Security-Policy <meta> stopped the search */
 } emu_stats;
 
 /* Feeds doc cut into ncuts chunks of the given lengths (they must sum to
@@ -105,6 +106,7 @@ static void filter_emulate(const char *doc, size_t len, const size_t *cuts,
     o->data[0] = '\0';
     st->max_hold = 0;
     st->found = 0;
+    st->csp_meta = 0;
     ss_html_scan_init(&scan);
     assert_int_equal(scan.held, 0);
 
@@ -131,8 +133,22 @@ static void filter_emulate(const char *doc, size_t len, const size_t *cuts,
         memset(&r, 0xa5, sizeof(r));    /* every field must be set */
         ss_html_scan_feed(&scan, chunk, n, &r);
         assert_true(r.found == 0 || r.found == 1);
+        assert_true(r.csp_meta == 0 || r.csp_meta == 1);
 
-        if (r.found) {
+        if (r.csp_meta) {
+            /* no insertion: held bytes, then all of the chunk, then the rest */
+            assert_false(r.found);
+            assert_false(r.held_in_tag);
+            assert_int_equal(r.pos, n);
+            assert_int_equal(r.release_held, nheld > 0);
+            assert_int_equal(scan.held, 0);
+            out_put(o, held, nheld);
+            out_put(o, chunk, n);
+            nheld = 0;
+            done = 1;
+            st->csp_meta = 1;
+        }
+        else if (r.found) {
             assert_int_equal(scan.held, 0);
             if (r.held_in_tag) {
                 assert_true(nheld > 0);
@@ -193,6 +209,8 @@ static void check_split(const char *doc, size_t len, const size_t *cuts,
 
     filter_emulate(doc, len, cuts, ncuts, null_empty, &got, &st);
     assert_true(st.max_hold <= SS_HTML_SCAN_MAX_HOLD);
+    /* the scanner says why it did not insert exactly when the reference does */
+    assert_int_equal(st.csp_meta, reference_find(doc, len) == -2);
     if (got.len != want->len || memcmp(got.data, want->data, got.len) != 0) {
         fprintf(stderr, "# doc   \"%.*s\"\n# cuts ", (int)len, doc);
         for (size_t k = 0; k < ncuts; k++)
@@ -313,6 +331,40 @@ static const doc_case docs[] = {
     { "<s<body>", "<s" MARK "<body>" },
     { "<script>x</style></head></script></head>",
       "<script>x</style></head></script>" MARK "</head>" },
+    /* a policy in the page's head: nothing goes in */
+    { "<head><meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'\"></head>",
+      "<head><meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'\"></head>" },
+    { "<HEAD><META HTTP-EQUIV=content-security-policy CONTENT=x></HEAD>",
+      "<HEAD><META HTTP-EQUIV=content-security-policy CONTENT=x></HEAD>" },
+    { "<meta content=\"x\" http-equiv = 'CONTENT-SECURITY-POLICY' /></head>",
+      "<meta content=\"x\" http-equiv = 'CONTENT-SECURITY-POLICY' /></head>" },
+    { "<meta/http-equiv=Content-Security-Policy></head>",
+      "<meta/http-equiv=Content-Security-Policy></head>" },
+    { "<meta\nhttp-equiv=\"content-security-policy\"", "<meta\nhttp-equiv=\"content-security-policy\"" },
+    /* ... and what is no such policy */
+    { "<head><meta http-equiv=\"Content-Security-Policy-Report-Only\" content=\"x\"></head>",
+      "<head><meta http-equiv=\"Content-Security-Policy-Report-Only\" content=\"x\">" MARK "</head>" },
+    { "<meta name=\"http-equiv\" content=\"Content-Security-Policy\"></head>",
+      "<meta name=\"http-equiv\" content=\"Content-Security-Policy\">" MARK "</head>" },
+    { "<meta http-equiv=refresh content=content-security-policy></head>",
+      "<meta http-equiv=refresh content=content-security-policy>" MARK "</head>" },
+    { "<meta http-equivx=Content-Security-Policy><meta http-equiv=\"\"></head>",
+      "<meta http-equivx=Content-Security-Policy><meta http-equiv=\"\">" MARK "</head>" },
+    { "<meta http-equiv=Content-Security-Policyx></head>",
+      "<meta http-equiv=Content-Security-Policyx>" MARK "</head>" },
+    { "<meta =http-equiv=Content-Security-Policy></head>",
+      "<meta =http-equiv=Content-Security-Policy>" MARK "</head>" },
+    { "<metax http-equiv=Content-Security-Policy></head>",
+      "<metax http-equiv=Content-Security-Policy>" MARK "</head>" },
+    { "<body><meta http-equiv=Content-Security-Policy>",
+      MARK "<body><meta http-equiv=Content-Security-Policy>" },
+    { "<!-- <meta http-equiv=Content-Security-Policy> --></head>",
+      "<!-- <meta http-equiv=Content-Security-Policy> -->" MARK "</head>" },
+    { "<script><meta http-equiv=Content-Security-Policy></script></head>",
+      "<script><meta http-equiv=Content-Security-Policy></script>" MARK "</head>" },
+    /* a <meta>'s attribute values are no markup */
+    { "<meta content=\"</head>\"></head>", "<meta content=\"</head>\">" MARK "</head>" },
+    { "<meta charset=utf-8></head>", "<meta charset=utf-8>" MARK "</head>" },
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
 
@@ -430,6 +482,10 @@ static const char *const pieces[] = {
     "<!--", "-->", "-", "--", "!", "<!", "<?", "--!>", "<!-->",
     "<script>", "</script>", "<SCRIPT", "script", "<style ", "</style",
     "<title>", "</TITLE>", "<textarea/>", "\"", "'", "/>", "<s", "<t",
+    /* <meta> and what makes it a policy */
+    "<meta ", "<META", "http-equiv", "HTTP-EQUIV=", "=", "content-security-policy",
+    "Content-Security-Policy", "=\"", "<meta http-equiv=",
+    "<meta http-equiv=content-security-policy>", "<meta http-equiv='Content-Security-Policy' ",
 };
 #define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
 
@@ -437,7 +493,7 @@ static void test_random_documents(void **unused)
 {
     static char doc[DOC_MAX];
     static size_t cuts[CUTS_MAX];
-    int seen_found = 0, seen_not_found = 0;
+    int seen_found = 0, seen_not_found = 0, seen_csp = 0;
 
     prng_seed(0xd0c5d0c5ULL);
     for (int n_doc = 0; n_doc < 2000; n_doc++) {
@@ -457,6 +513,7 @@ static void test_random_documents(void **unused)
             seen_found++;
         else
             seen_not_found++;
+        seen_csp += reference_find(doc, len) == -2;
 
         {
             size_t whole[1] = { len };
@@ -473,6 +530,7 @@ static void test_random_documents(void **unused)
     /* The generator exercises both outcomes. */
     assert_true(seen_found > 200);
     assert_true(seen_not_found > 200);
+    assert_true(seen_csp > 200);
 }
 
 /* ---- the result protocol, call by call ---- */
@@ -634,6 +692,36 @@ static void test_protocol_skipped_markup_is_never_held(void **unused)
     assert_int_equal(r.held_in_tag, 1);
 }
 
+/* A policy <meta> cut anywhere: the decision comes with the byte that ends
+ * its http-equiv value; the held bytes before it go out first; afterwards
+ * the scanner passes everything. */
+static void test_protocol_csp_meta(void **unused)
+{
+    ss_html_scan s;
+    ss_html_scan_result r;
+
+    ss_html_scan_init(&s);
+    feed_str(&s, "<head></", &r);
+    assert_int_equal(r.pos, 6);
+    assert_int_equal(s.held, 2);
+    feed_str(&s, "x><meta HTTP-equiv=\"content-SECURITY-pol", &r);
+    assert_int_equal(r.found, 0);
+    assert_int_equal(r.csp_meta, 0);
+    assert_int_equal(r.release_held, 1);
+    assert_int_equal(s.held, 0);
+    feed_str(&s, "icy", &r);
+    assert_int_equal(r.csp_meta, 0);
+    feed_str(&s, "\" content=\"x\"></head>", &r);
+    assert_int_equal(r.csp_meta, 1);
+    assert_int_equal(r.found, 0);
+    assert_int_equal(r.release_held, 0);
+    assert_int_equal(r.pos, strlen("\" content=\"x\"></head>"));
+    feed_str(&s, "<body>", &r);
+    assert_int_equal(r.found, 0);
+    assert_int_equal(r.csp_meta, 0);
+    assert_int_equal(r.pos, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_protocol_held_fails_and_restarts),
         cmocka_unit_test(test_protocol_no_tag_passes_everything),
         cmocka_unit_test(test_protocol_skipped_markup_is_never_held),
+        cmocka_unit_test(test_protocol_csp_meta),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
