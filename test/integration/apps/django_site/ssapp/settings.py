@@ -50,6 +50,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # the session cookie is re-sent on every response (an unchanged value)
 SESSION_SAVE_EVERY_REQUEST = True
+# Django's default (same-origin) sends no Referer to the other sites, which
+# they need to tell where a visitor comes from
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 USE_TZ = True
