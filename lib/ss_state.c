@@ -59,7 +59,7 @@ const char *ss_state_cookie_name(apr_pool_t *p, const unsigned char s[SS_STATE_B
 }
 
 /* The next "name=value" of a Cookie header at *h, trimmed: 0 at the end. */
-static int ss_cookie_next(const char **h, const char **name, size_t *nlen,
+int ss_cookie_next(const char **h, const char **name, size_t *nlen,
                           const char **val, size_t *vlen)
 {
     const char *c = *h, *end, *eq;
