@@ -61,7 +61,16 @@ B_EXTRA = """
     </Location>
 """
 
+# c.test: the pull off for the whole virtual host, on again for /on/
+C_EXTRA = """
+    SharedSessionPull Off
+    <Location /on/>
+        SharedSessionPull On
+    </Location>
+"""
+
 ECHO_CGI = """#!/bin/sh
+cat >/dev/null
 printf 'Content-Type: text/plain\\r\\n\\r\\n%s %s\\n' "$REQUEST_METHOD" "$QUERY_STRING"
 """
 
@@ -72,6 +81,7 @@ def site(gen_dir, module_so, keys):
     sscfg.prepare_docroot(h)
     h.write_file("htdocs/x/index.html", "<html><body>x</body></html>\n")
     h.write_file("htdocs/api/data.txt", "data\n")
+    h.write_file("htdocs/on/index.html", "<html><body>on</body></html>\n")
     h.write_file("htdocs/private/index.html", "<html><body>private</body></html>\n")
     h.write_file("htdocs/cgi/echo.cgi", ECHO_CGI, mode=0o755)
     snippet = f"""
@@ -80,7 +90,7 @@ SharedSessionKeyFile {keys["key1"]}
 {STATUS}
 {sscfg.vhost("a.test", cookie="session")}
 {sscfg.vhost("b.test", cookie="bsess", extra=B_EXTRA)}
-{sscfg.vhost("c.test", cookie="csess")}
+{sscfg.vhost("c.test", cookie="csess", extra=C_EXTRA)}
 {sscfg.vhost("secure.test", cookie="ssess", extra=B_EXTRA)}
 """
     h.write_config(snippet, modules=["cgi", "dir", "status", "auth_basic", "authn_core", "authn_file",
@@ -352,6 +362,13 @@ def test_pull_off_in_a_location(site):
     assert r.body == b"data\n", r
 
 
+def test_pull_off_for_a_virtual_host_on_for_a_location(site):
+    assert_single(visitor(site).follow("http://c.test/x/?y=1"))
+    hops = visitor(site).follow("http://c.test/on/?y=1")
+    assert where(hops)[:2] == [("c.test", "/on/"), ("c.test", "/shared-session/start")], hops
+    assert hops[-1][0] == "http://c.test/on/?y=1" and hops[-1][1].status == 200
+
+
 def test_internal_redirect_is_not_pulled(site):
     """A page under Pull Off whose ErrorDocument is a page where the pull is
     on: the internal redirect is part of the same arrival, never pulled."""
@@ -459,3 +476,56 @@ def test_pull_and_start_counted(site):
     assert after["PullRedirects"] - before["PullRedirects"] == 1, (before, after)
     assert after["StartRedirects"] - before["StartRedirects"] == 1, (before, after)
     assert after["GoRedirects"] - before["GoRedirects"] == 1, (before, after)
+
+
+# ---------------------------------------------------------------------------
+# Headless Chromium, third-party cookies blocked (a fresh profile's default,
+# here set explicitly): the script flow does nothing there, the pull does.
+# The two-site demo (test_browser.py's fixtures): https://a.test:PA and
+# https://b.test:PB, form login, B's /private/ asks for a login.
+
+from test_browser import (START_LINE, access_lines, assert_logs_clean,  # noqa: E402
+                          chromium, greeting, log_in, sites, wait_for)
+import demo  # noqa: E402  (test_browser put demo/ on the path)
+
+PULL_LINE = '"GET /private/?'
+
+
+def _b_greets_after(d, srv, url, open_it):
+    before = len(access_lines(srv.b, START_LINE))
+    open_it()
+    wait_for(lambda: d.current_url == url and greeting(d) == demo.DEMO_USER,
+             f"B to greet {demo.DEMO_USER} at {url} (at {d.current_url}: "
+             f"{d.page_source[:300]})")
+    # through B's start: the pull answered the first request with a 303
+    assert len(access_lines(srv.b, START_LINE)) == before + 1, srv.b.access_log.read_text()
+    path = urllib.parse.urlsplit(url)
+    first = [ln for ln in access_lines(srv.b, f'"GET {path.path}?{path.query} ')]
+    assert [ln.split('" ')[1][:3] for ln in first] == ["303", "200"], first
+    assert_logs_clean(srv)
+
+
+@pytest.mark.browser
+def test_browser_plain_link_from_a_pulls_the_session(sites, chromium):
+    from selenium.webdriver.common.by import By
+    srv = sites
+    d = chromium(third_party_cookies=False)
+    log_in(d, srv.a)
+    d.get(srv.a.url("/"))
+    url = srv.b.url("/private/?via=link&n=1")
+    # a link written with no knowledge of the module
+    d.execute_script("var a = document.createElement('a'); a.id = 'plain-b';"
+                     "a.href = arguments[0]; a.textContent = 'B';"
+                     "document.body.appendChild(a);", url)
+    _b_greets_after(d, srv, url, lambda: d.find_element(By.ID, "plain-b").click())
+
+
+@pytest.mark.browser
+def test_browser_script_navigation_from_a_pulls_the_session(sites, chromium):
+    srv = sites
+    d = chromium(third_party_cookies=False)
+    log_in(d, srv.a)
+    d.get(srv.a.url("/"))
+    url = srv.b.url("/private/?via=script&n=2")
+    _b_greets_after(d, srv, url,
+                    lambda: d.execute_script("window.location = arguments[0];", url))
