@@ -166,6 +166,9 @@ def drive(port, side, paths):
                 conn.putheader("Referer", side.referer)
             if side.cookie != "-":
                 conn.putheader("Cookie", side.cookie)
+            for extra in (side.extra.split("|") if side.extra != "-" else []):
+                name, _, value = extra.partition(":")
+                conn.putheader(name.strip(), value.strip())
             conn.endheaders()
             r = conn.getresponse()
             body = r.read()

@@ -43,16 +43,14 @@ int ss_pull_header_parser(request_rec *r)
         /* translate_name claimed it: a name under SharedSessionPath */
         || ap_get_module_config(r->request_config, &shared_session_module)
         || !strncmp(r->uri, conf->path, strlen(conf->path))
+        || !(site = ss_request_site(r, conf)) || !conf->keys
+        || !(src = ss_pull_source(r->pool, (const ss_site *)conf->sites->elts,
+                                  conf->sites->nelts, site, referer))
         || !ss_pull_arrival(apr_table_get(r->headers_in, "Sec-Fetch-Dest"),
                             apr_table_get(r->headers_in, "Sec-Fetch-Site"),
                             apr_table_get(r->headers_in, "Upgrade-Insecure-Requests"),
                             apr_table_get(r->headers_in, "Sec-Purpose"),
                             apr_table_get(r->headers_in, "Purpose"))) {
-        return DECLINED;
-    }
-    if (!(site = ss_request_site(r, conf)) || !conf->keys
-        || !(src = ss_pull_source(r->pool, (const ss_site *)conf->sites->elts,
-                                  conf->sites->nelts, site, referer))) {
         return DECLINED;
     }
     /* the path as the browser asked for it (still percent-encoded, with

@@ -207,15 +207,34 @@ int ss_pull_arrival(const char *fetch_dest, const char *fetch_site,
     return ss_pull_header_is(upgrade_insecure, "1");
 }
 
+/* 1 when value may be a URL of site: it starts with the site's scheme,
+ * "://" and its host (any case), followed by what may follow a host.  A
+ * necessary condition for ss_pull_source, without parsing: most requests
+ * (in-site navigations, other sites) stop here. */
+static int ss_pull_may_be(const char *value, const ss_site *site)
+{
+    size_t sl = strlen(site->scheme), hl = strlen(site->host);
+
+    return !strncasecmp(value, site->scheme, sl) && !strncmp(value + sl, "://", 3)
+           && !strncasecmp(value + sl + 3, site->host, hl)
+           && (value[sl + 3 + hl] == '\0' || strchr(":/?#.", value[sl + 3 + hl]));
+}
+
 const ss_site *ss_pull_source(apr_pool_t *p, const ss_site *sites, int nsites,
                               const ss_site *current, const char *referer)
 {
     const ss_site *src;
     const char *err;
-    int exact = 0;
+    int exact = 0, i;
     ss_url u;
 
-    if (!referer || !*referer || ss_url_parse(p, referer, &u, &err) != APR_SUCCESS) {
+    if (!referer || !*referer) {
+        return NULL;
+    }
+    for (i = 0; i < nsites && (&sites[i] == current || !ss_pull_may_be(referer, &sites[i]));
+         i++) {
+    }
+    if (i == nsites || ss_url_parse(p, referer, &u, &err) != APR_SUCCESS) {
         return NULL;
     }
     src = ss_sites_match(sites, nsites, u.host, u.port, &exact);

@@ -107,6 +107,9 @@ static void test_source(void **state)
     assert_string_equal(source(p, "http://a.test/"), "a.test");
     assert_string_equal(source(p, "http://a.test/page?x=1#f"), "a.test");
     assert_string_equal(source(p, "HTTP://A.TEST:80/"), "a.test");
+    assert_string_equal(source(p, "http://a.test./"), "a.test");
+    assert_string_equal(source(p, "http://a.test"), "a.test");
+    assert_string_equal(source(p, "http://a.test?x"), "a.test");
     assert_string_equal(source(p, "https://secure.test/x"), "secure.test");
     assert_string_equal(source(p, "http://127.0.0.1:8081/"), "127.0.0.1:8081");
     assert_string_equal(source(p, "https://c.test:8443/"), "c.test:8443");
@@ -121,6 +124,10 @@ static void test_source(void **state)
     /* a subdomain, a look-alike, an unlisted site */
     assert_null(source(p, "http://shop.a.test/"));
     assert_null(source(p, "http://xa.test/"));
+    assert_null(source(p, "http://a.testx/"));
+    assert_null(source(p, "http://a.test.evil.example/"));
+    assert_null(source(p, "http://a.test-evil.example/"));
+    assert_null(source(p, "http:/a.test/"));
     assert_null(source(p, "http://evil.example/"));
     /* not an absolute http(s) URL */
     assert_null(source(p, NULL));
