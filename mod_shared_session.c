@@ -40,6 +40,8 @@ static void *ss_create_server_conf(apr_pool_t *p, server_rec *s)
     conf->timeout = SS_DEFAULT_TIMEOUT;
     conf->check_referer = 1;
     conf->path = SS_DEFAULT_PATH;
+    conf->replace = SS_REPLACE_NEWER;
+    conf->resend = SS_DEFAULT_RESEND;
     return conf;
 }
 
@@ -57,10 +59,12 @@ static void *ss_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     SS_MERGE(keys);
     conf->key_where = add->keys_set ? add->key_where : base->key_where;
     SS_MERGE(timeout);
-    SS_MERGE(always_replace);
+    SS_MERGE(replace);
     SS_MERGE(check_referer);
     SS_MERGE(path);
     SS_MERGE(accept_unbound);
+    SS_MERGE(resend);
+    SS_MERGE(local);
     return conf;
 }
 
@@ -163,8 +167,71 @@ static const char *ss_set_always_replace(cmd_parms *cmd, void *dummy, int flag)
     ss_server_conf *conf = ss_conf(cmd->server);
 
     ss_replay.directives_seen = 1;
-    conf->always_replace = flag;
-    conf->always_replace_set = 1;
+    conf->replace = flag ? SS_REPLACE_ALWAYS : SS_REPLACE_EMPTY;
+    conf->replace_set = 1;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SSLOGNO(00100)
+                 "%s: SharedSessionAlwaysReplace is deprecated; it means "
+                 "SharedSessionReplace %s (the default, newer, lets the newest session "
+                 "win and keeps a logout)", ss_where(cmd), flag ? "always" : "empty");
+    return NULL;
+}
+
+static const char *ss_set_replace(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    ss_server_conf *conf = ss_conf(cmd->server);
+
+    ss_replay.directives_seen = 1;
+    if (!strcasecmp(arg, "newer")) {
+        conf->replace = SS_REPLACE_NEWER;
+    }
+    else if (!strcasecmp(arg, "empty")) {
+        conf->replace = SS_REPLACE_EMPTY;
+    }
+    else if (!strcasecmp(arg, "always")) {
+        conf->replace = SS_REPLACE_ALWAYS;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "SharedSessionReplace: '%s' is not one of "
+                            "newer, empty, always", arg);
+    }
+    conf->replace_set = 1;
+    return NULL;
+}
+
+static const char *ss_set_resend(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    ss_server_conf *conf = ss_conf(cmd->server);
+    char *end;
+    apr_int64_t v;
+
+    ss_replay.directives_seen = 1;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || *end || v < 0 || v > SS_RESEND_MAX) {
+        return apr_psprintf(cmd->pool, "SharedSessionResend: '%s' is out of range: "
+                            "give whole seconds from 0 (a loader on every page) to %d",
+                            arg, SS_RESEND_MAX);
+    }
+    conf->resend = (int)v;
+    conf->resend_set = 1;
+    return NULL;
+}
+
+static const char *ss_set_local(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    ss_server_conf *conf = ss_conf(cmd->server);
+
+    ss_replay.directives_seen = 1;
+    if (!*arg || !strcmp(arg, SS_SESSION_RESERVED_KEY) || !strcmp(arg, SS_GEN_ENTRY)) {
+        return apr_psprintf(cmd->pool, "SharedSessionLocal: '%s' cannot be a local "
+                            "entry (%s)", arg, !*arg ? "an empty name"
+                            : "the module keeps it itself");
+    }
+    if (!conf->local_set) {
+        /* a virtual host's own list replaces the inherited one */
+        conf->local = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        conf->local_set = 1;
+    }
+    APR_ARRAY_PUSH(conf->local, const char *) = arg;
     return NULL;
 }
 
@@ -274,7 +341,7 @@ static const command_rec ss_cmds[] = {
     AP_INIT_TAKE1("SharedSessionTimeout", ss_set_timeout, NULL, RSRC_CONF,
                   "Seconds a ticket stays valid (1-3600, default 30)"),
     AP_INIT_FLAG("SharedSessionAlwaysReplace", ss_set_always_replace, NULL, RSRC_CONF,
-                 "On: a ticket replaces a session that already has entries (default Off)"),
+                 "Deprecated: On means SharedSessionReplace always, Off means empty"),
     AP_INIT_TAKE1("SharedSessionPath", ss_set_path, NULL, RSRC_CONF,
                   "URL path where SetHandler shared-session is mounted (default /shared-session/)"),
     AP_INIT_FLAG("SharedSessionCheckReferer", ss_set_check_referer, NULL, RSRC_CONF,
@@ -282,6 +349,13 @@ static const command_rec ss_cmds[] = {
     AP_INIT_FLAG("SharedSessionAcceptUnbound", ss_set_accept_unbound, NULL, RSRC_CONF,
                  "On: accept navigation tickets not bound to the browser, during an "
                  "upgrade of the sites (default Off)"),
+    AP_INIT_TAKE1("SharedSessionReplace", ss_set_replace, NULL, RSRC_CONF,
+                  "When a ticket replaces this site's session: newer (default), empty, always"),
+    AP_INIT_TAKE1("SharedSessionResend", ss_set_resend, NULL, RSRC_CONF,
+                  "Seconds a site remembers the session it sent; 0 sends the loader on "
+                  "every page (0-86400, default 600)"),
+    AP_INIT_ITERATE("SharedSessionLocal", ss_set_local, NULL, RSRC_CONF,
+                    "Session entries that stay on this site: neither sent nor replaced"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
                   "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
     AP_INIT_FLAG("SharedSessionPull", ss_set_pull, NULL, RSRC_CONF | ACCESS_CONF,

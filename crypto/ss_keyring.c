@@ -20,6 +20,7 @@ void ss_key_derive(ss_key *out, const unsigned char master[SS_MASTER_KEY_BYTES])
     crypto_kdf_derive_from_key(out->ek, sizeof(out->ek), 1, SS_KDF_CONTEXT, master);
     crypto_kdf_derive_from_key(id, sizeof(id), 2, SS_KDF_CONTEXT, master);
     memcpy(out->kid, id, SS_KID_BYTES);
+    crypto_kdf_derive_from_key(out->gk, sizeof(out->gk), 3, SS_KDF_CONTEXT, master);
     sodium_memzero(id, sizeof(id));
 }
 

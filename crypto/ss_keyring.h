@@ -8,6 +8,7 @@
 
 #define SS_MASTER_KEY_BYTES 32
 #define SS_EK_BYTES         32
+#define SS_GK_BYTES         32   /* the generation key (ss_gen.h) */
 #define SS_KID_BYTES        4
 #define SS_KDF_CONTEXT      "ShSessV1"
 #define SS_KEYFILE_MAX      4096   /* a key file larger than this is refused */
@@ -16,6 +17,7 @@
 typedef struct ss_key {
     unsigned char kid[SS_KID_BYTES];
     unsigned char ek[SS_EK_BYTES];
+    unsigned char gk[SS_GK_BYTES];  /* keys the digest of generations */
 } ss_key;
 
 /* Keys in the order configured: keys[0] seals, all open. */
@@ -25,7 +27,7 @@ typedef struct ss_keyring {
     ss_key *keys;   /* wiped by a cleanup of the pool it lives in */
 } ss_keyring;
 
-/* EK and kid from a master key (docs/PROTOCOL.md, "Keys"). */
+/* EK, kid and GK from a master key (docs/PROTOCOL.md, "Keys"). */
 void ss_key_derive(ss_key *out, const unsigned char master[SS_MASTER_KEY_BYTES]);
 
 /* Parses a key file's text: base64 of exactly 32 bytes, not all zero,

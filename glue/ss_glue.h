@@ -39,6 +39,7 @@
 #include "ss_state.h"
 #include "ss_kvclient.h"
 #include "ss_replay_floor.h"
+#include "ss_gen.h"
 
 extern module AP_MODULE_DECLARE_DATA shared_session_module;
 APLOG_USE_MODULE(shared_session);
@@ -55,6 +56,8 @@ APLOG_USE_MODULE(shared_session);
 #define SS_CACHE_ID         "mod_shared_session-replay"
 #define SS_DEFAULT_PATH     "/shared-session/"
 #define SS_DEFAULT_TIMEOUT  SS_TIMEOUT_DEFAULT
+#define SS_DEFAULT_RESEND   600
+#define SS_RESEND_MAX       86400
 #define SS_DEFAULT_CACHE    "shmcb"
 #define SS_DEFAULT_CACHE_FILE "shared-session-replay"   /* in DefaultRuntimeDir */
 #define SS_DEFAULT_CACHE_SIZE (4 * 1024 * 1024)
@@ -68,7 +71,7 @@ typedef struct ss_server_conf {
     const char *key_where;          /* "file:line" of SharedSessionKeyFile */
     const char *sites_where;
     int timeout;
-    int always_replace;
+    ss_replace_mode replace;        /* SharedSessionReplace (AlwaysReplace maps onto it) */
     int check_referer;
     int accept_unbound;             /* server config only */
     const char *path;
@@ -76,8 +79,11 @@ typedef struct ss_server_conf {
      * its loader tag (the filter adds the ticket and SS_LOADER_TAIL) */
     const char **loader_heads;
     apr_size_t *loader_head_lens;
-    unsigned int sites_set:1, keys_set:1, timeout_set:1, always_replace_set:1,
-                 check_referer_set:1, path_set:1, accept_unbound_set:1;
+    int resend;                     /* SharedSessionResend: seconds, 0 = every page */
+    apr_array_header_t *local;      /* SharedSessionLocal: of const char *, or NULL */
+    unsigned int sites_set:1, keys_set:1, timeout_set:1, replace_set:1,
+                 check_referer_set:1, path_set:1, accept_unbound_set:1,
+                 resend_set:1, local_set:1;
 } ss_server_conf;
 
 /* The replay cache is one per server process tree (server config only). */

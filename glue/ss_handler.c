@@ -203,7 +203,7 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
         return;
     }
     o->was_empty = ss_session_is_empty(z);
-    if (!o->was_empty && !conf->always_replace) {
+    if (!o->was_empty && conf->replace != SS_REPLACE_ALWAYS) {
         o->result = "kept";
         return;
     }

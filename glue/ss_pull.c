@@ -15,8 +15,6 @@
 #include "ss_glue.h"
 #include "ss_pull.h"
 
-#define SS_PULL_RESEND(conf) 600
-
 static int ss_pull_secure(const ss_site *site)
 {
     return !strcmp(site->scheme, "https");
@@ -65,7 +63,7 @@ int ss_pull_header_parser(request_rec *r)
     }
     secure = ss_pull_secure(site);
     now = (apr_int64_t)apr_time_sec(r->request_time);
-    period = ss_pull_period(SS_PULL_RESEND(conf));
+    period = ss_pull_period(conf->resend);
     cookie = apr_table_get(r->headers_in, "Cookie");
     if (!ss_pull_guard_read(r->pool, cookie, secure, now, &guard) && cookie
         && ap_strstr_c(cookie, ss_pull_cookie_name(secure))) {

@@ -4,7 +4,7 @@
 #include <apr_strings.h>
 
 #include "ss_pull.h"
-#include "ss_state.h"
+#include "ss_cookie.h"
 #include "ss_url.h"
 
 #define SS_PULL_ID_CHARS "abcdefghijklmnopqrstuvwxyz0123456789.-:[]"
@@ -101,16 +101,10 @@ int ss_pull_guard_parse(apr_pool_t *p, const char *text, size_t len, apr_int64_t
 int ss_pull_guard_read(apr_pool_t *p, const char *cookie_header, int secure, apr_int64_t now,
                        ss_pull_guard *g)
 {
-    const char *want = ss_pull_cookie_name(secure), *h = cookie_header, *name, *val;
-    size_t wlen = strlen(want), nlen, vlen;
+    const char *val = ss_cookie_get(p, cookie_header, ss_pull_cookie_name(secure), NULL);
 
     g->n = 0;
-    while (ss_cookie_next(&h, &name, &nlen, &val, &vlen)) {
-        if (nlen == wlen && !strncmp(name, want, wlen)) {
-            return ss_pull_guard_parse(p, val, vlen, now, g);
-        }
-    }
-    return 0;
+    return val ? ss_pull_guard_parse(p, val, strlen(val), now, g) : 0;
 }
 
 int ss_pull_guarded(const ss_pull_guard *g, const char *src_id, apr_int64_t now, int period)

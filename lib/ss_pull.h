@@ -58,9 +58,9 @@ const char *ss_pull_cookie_name(int secure);
 int ss_pull_guard_parse(apr_pool_t *p, const char *text, size_t len, apr_int64_t now,
                         ss_pull_guard *g);
 
-/* The guard cookie of a Cookie header (the first one of that name), parsed
- * as ss_pull_guard_parse does; 0 and *g empty when there is none or it is
- * ignored. */
+/* The guard cookie of a Cookie header, parsed as ss_pull_guard_parse
+ * does; 0 and *g empty when there is none, several (ss_cookie_get: which
+ * one the browser meant cannot be told), or it is ignored. */
 int ss_pull_guard_read(apr_pool_t *p, const char *cookie_header, int secure, apr_int64_t now,
                        ss_pull_guard *g);
 

@@ -40,18 +40,42 @@ int ss_session_entry_counts(const char *key, const char *val)
                || strcmp(key, SS_SESSION_RESERVED_KEY) != 0);
 }
 
-int ss_session_entries_empty(const apr_table_t *entries)
+int ss_session_key_listed(const apr_array_header_t *keys, const char *key)
+{
+    int i;
+
+    for (i = 0; keys && i < keys->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(keys, i, const char *), key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ss_session_entry_shared(const char *key, const char *val,
+                            const apr_array_header_t *local)
+{
+    return ss_session_entry_counts(key, val) && !ss_session_key_listed(local, key);
+}
+
+int ss_session_entries_empty_except(const apr_table_t *entries,
+                                    const apr_array_header_t *local)
 {
     const apr_array_header_t *arr = apr_table_elts(entries);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     int i;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (ss_session_entry_counts(e[i].key, e[i].val)) {
+        if (ss_session_entry_shared(e[i].key, e[i].val, local)) {
             return 0;
         }
     }
     return 1;
+}
+
+int ss_session_entries_empty(const apr_table_t *entries)
+{
+    return ss_session_entries_empty_except(entries, NULL);
 }
 
 #if defined(__SSE2__)
@@ -135,6 +159,12 @@ static char *codec_escape(char *d, const char *str, size_t len)
 
 char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)
 {
+    return ss_session_encode_except(p, entries, NULL);
+}
+
+char *ss_session_encode_except(apr_pool_t *p, const apr_table_t *entries,
+                               const apr_array_header_t *local)
+{
     const apr_array_header_t *arr = apr_table_elts(entries);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     apr_size_t need = 1, *lens;
@@ -145,7 +175,7 @@ char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries)
     lens = apr_palloc(p, 2 * (apr_size_t)(arr->nelts + 1) * sizeof(*lens));
     for (i = 0; i < arr->nelts; i++) {
         lens[2 * i] = lens[2 * i + 1] = 0;
-        if (ss_session_entry_counts(e[i].key, e[i].val)) {
+        if (ss_session_entry_shared(e[i].key, e[i].val, local)) {
             lens[2 * i] = strlen(e[i].key);
             lens[2 * i + 1] = strlen(e[i].val);
             need += 3 * lens[2 * i] + 3 * lens[2 * i + 1] + 2;

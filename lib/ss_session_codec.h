@@ -20,10 +20,28 @@ int ss_session_entry_counts(const char *key, const char *val);
  * sends no ticket, a ticket may replace it). */
 int ss_session_entries_empty(const apr_table_t *entries);
 
+/* SharedSessionLocal: entries that stay on their site.  keys is an array of
+ * const char * (NULL: none); names compare case-sensitively. */
+int ss_session_key_listed(const apr_array_header_t *keys, const char *key);
+
+/* An entry that counts and is not local: it travels in tickets. */
+int ss_session_entry_shared(const char *key, const char *val,
+                            const apr_array_header_t *local);
+
+/* The site's one definition of an empty session: no entry besides "expiry"
+ * and the local keys; a generation (shared-session-gen, a tombstone) is an
+ * entry, so a session that holds one is not empty. */
+int ss_session_entries_empty_except(const apr_table_t *entries,
+                                    const apr_array_header_t *local);
+
 /* Encodes the entries that count (ss_session_entry_counts) as mod_session
  * does (ap_escape_urlencoded: alnum and ".-*_" kept, space as '+', the rest
  * %XX).  Returns "" when none counts. */
 char *ss_session_encode(apr_pool_t *p, const apr_table_t *entries);
+
+/* The same, leaving out the local keys as well: what a ticket carries. */
+char *ss_session_encode_except(apr_pool_t *p, const apr_table_t *entries,
+                               const apr_array_header_t *local);
 
 /* Decodes into out as session_identity_decode does: apr_table_set per key
  * ('+' is a space, %XX a byte), skipping "expiry" (that very name) and pairs that

@@ -6,6 +6,7 @@
 
 #include "ss_base64.h"
 #include "ss_state.h"
+#include "ss_cookie.h"
 
 #define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 /* the longest cookie text: random part, '.', base64url of the longest to */
@@ -56,44 +57,6 @@ const char *ss_state_cookie_name(apr_pool_t *p, const unsigned char s[SS_STATE_B
     ss_b64url_encode(enc, sizeof(enc), s, SS_STATE_BYTES);
     return apr_pstrcat(p, ss_state_prefix(secure),
                        apr_pstrmemdup(p, enc, SS_STATE_NAME_CHARS), NULL);
-}
-
-/* The next "name=value" of a Cookie header at *h, trimmed: 0 at the end. */
-int ss_cookie_next(const char **h, const char **name, size_t *nlen,
-                          const char **val, size_t *vlen)
-{
-    const char *c = *h, *end, *eq;
-
-    if (!c) {
-        return 0;
-    }
-    while (*c == ' ' || *c == '\t' || *c == ';') {
-        c++;
-    }
-    if (!*c) {
-        *h = NULL;
-        return 0;
-    }
-    end = strchr(c, ';');
-    if (!end) {
-        end = c + strlen(c);
-    }
-    *h = *end ? end + 1 : NULL;
-    eq = memchr(c, '=', (size_t)(end - c));
-    *name = c;
-    *nlen = eq ? (size_t)(eq - c) : (size_t)(end - c);
-    while (*nlen && (c[*nlen - 1] == ' ' || c[*nlen - 1] == '\t')) {
-        (*nlen)--;
-    }
-    *val = eq ? eq + 1 : end;
-    while (*val < end && (**val == ' ' || **val == '\t')) {
-        (*val)++;
-    }
-    *vlen = (size_t)(end - *val);
-    while (*vlen && ((*val)[*vlen - 1] == ' ' || (*val)[*vlen - 1] == '\t')) {
-        (*vlen)--;
-    }
-    return 1;
 }
 
 /* 1 when a cookie name is a state cookie's: the prefix and 8 base64url

@@ -58,10 +58,4 @@ const char *ss_state_text_to(apr_pool_t *p, const char *text, const char *handle
  * dot segments).  NULL when acceptable, else a one-line reason. */
 const char *ss_state_to_check(const char *to, const char *handler_path);
 
-/* The next "name=value" of a Cookie header at *h (the header's text
- * first; NULL once it is used up), trimmed of blanks: name and value as
- * [*name, *name + *nlen) and [*val, *val + *vlen); 0 at the end. */
-int ss_cookie_next(const char **h, const char **name, size_t *nlen,
-                   const char **val, size_t *vlen);
-
 #endif

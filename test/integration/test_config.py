@@ -56,7 +56,9 @@ def test_all_directives_good(httpd, module_so, keys):
 SharedSessionSites https://www.example.com www.example.org:8443 http://127.0.0.1:8080 http://a.test
 SharedSessionKeyFile {keys['key1']} {keys['key2']}
 SharedSessionTimeout 45
-SharedSessionAlwaysReplace On
+SharedSessionReplace always
+SharedSessionResend 0
+SharedSessionLocal csrf_token flash
 SharedSessionPath /sso/
 SharedSessionCheckReferer Off
 SharedSessionReplayCache shmcb
@@ -77,9 +79,45 @@ def test_timeout_bounds_accepted(httpd, module_so, keys, value):
 def test_flags_accepted(httpd, module_so, keys, value):
     h = httpd("flags")
     rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
-                            f"SharedSessionAlwaysReplace {value}\n"
                             f"SharedSessionCheckReferer {value}\n")
     assert rc == 0, out
+
+
+@pytest.mark.parametrize("value,means", [("On", "always"), ("off", "empty")])
+def test_always_replace_is_deprecated(httpd, module_so, keys, value, means):
+    """The old flag still starts, and configtest names what to write instead."""
+    h = httpd("alwaysrepl")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n"
+                            f"SharedSessionAlwaysReplace {value}\n")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "MSS00100" in out and "deprecated" in out, out
+    assert f"SharedSessionReplace {means}" in out, out
+
+
+@pytest.mark.parametrize("line", ["SharedSessionReplace newer", "SharedSessionReplace EMPTY",
+                                  "SharedSessionReplace always", "SharedSessionResend 0",
+                                  "SharedSessionResend 86400",
+                                  "SharedSessionLocal csrf Expiry flash.messages"])
+def test_generation_directives_accepted(httpd, module_so, keys, line):
+    h = httpd("genok")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n{line}\n")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "warn" not in out.lower(), out
+
+
+@pytest.mark.parametrize("line,words", [
+    ("SharedSessionReplace sometimes", ["'sometimes'", "newer, empty, always"]),
+    ("SharedSessionReplace", ["SharedSessionReplace"]),
+    ("SharedSessionResend -1", ["'-1'", "0", "86400"]),
+    ("SharedSessionResend 86401", ["'86401'", "86400"]),
+    ("SharedSessionResend 10m", ["'10m'", "whole seconds"]),
+    ("SharedSessionLocal expiry", ["'expiry'", "keeps it itself"]),
+    ("SharedSessionLocal shared-session-gen", ["'shared-session-gen'"]),
+])
+def test_bad_generation_directives(httpd, module_so, keys, line, words):
+    h = httpd("genbad")
+    rc, out = configtest(h, f"{SITES}\nSharedSessionKeyFile {keys['key1']}\n{line}\n")
+    assert_fails(rc, out, line.split()[0], *words)
 
 
 def test_path_root_accepted(httpd, module_so, keys):
@@ -117,7 +155,7 @@ SharedSessionTimeout 60
 </VirtualHost>
 <VirtualHost 127.0.0.1:{{port}}>
     ServerName b.test
-    SharedSessionAlwaysReplace On
+    SharedSessionReplace always
 </VirtualHost>
 """)
     assert rc == 0 and "Syntax OK" in out, out
@@ -304,12 +342,12 @@ NO_SESSION = [m for m in BASE_MODULES if m not in ("session", "session_cookie")]
     "SharedSessionSites http://a.test http://b.test",
     "SharedSessionKeyFile {key}",
     "SharedSessionTimeout 30",
-    "SharedSessionAlwaysReplace On",
+    "SharedSessionReplace always",
     "SharedSessionPath /shared-session/",
     "SharedSessionCheckReferer Off",
     "SharedSessionReplayCache none",
     "SharedSessionSites http://a.test http://b.test\nSharedSessionKeyFile {key}",
-], ids=["Sites", "KeyFile", "Timeout", "AlwaysReplace", "Path", "CheckReferer",
+], ids=["Sites", "KeyFile", "Timeout", "Replace", "Path", "CheckReferer",
         "ReplayCache", "Sites+KeyFile"])
 def test_directive_without_mod_session(httpd, module_so, keys, line):
     h = httpd("nosession")

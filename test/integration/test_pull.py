@@ -91,7 +91,7 @@ SharedSessionKeyFile {keys["key1"]}
 {sscfg.vhost("a.test", cookie="session")}
 {sscfg.vhost("b.test", cookie="bsess", extra=B_EXTRA)}
 {sscfg.vhost("c.test", cookie="csess", extra=C_EXTRA)}
-{sscfg.vhost("secure.test", cookie="ssess", extra=B_EXTRA)}
+{sscfg.vhost("secure.test", cookie="ssess", extra=B_EXTRA + "SharedSessionResend 0")}
 """
     h.write_config(snippet, modules=["cgi", "dir", "status", "auth_basic", "authn_core", "authn_file",
                                      "authz_user"])
@@ -457,11 +457,17 @@ def test_guard_on_an_https_entry(site):
     sc = guard_of(r, "__Host-sspull")
     attrs = cookie_attrs(sc)
     assert "secure" in attrs and attrs["path"] == "/" and "domain" not in attrs, sc
+    assert attrs["httponly"] == "" and attrs["samesite"] == "Lax", sc
+    # SharedSessionResend 0 there: still once a minute per source
+    assert attrs["max-age"] == "60", sc
     assert r.set_cookies("sspull") == [], r
     # the http name is not the guard there
     now = int(time.time())
     assert len(arrive(site, f"a.test/{now}", host="secure.test", name="sspull")) >= 2
     assert_single(arrive(site, f"a.test/{now}", host="secure.test", name="__Host-sspull"))
+    assert_single(arrive(site, f"a.test/{now - 50}", host="secure.test", name="__Host-sspull"))
+    assert len(arrive(site, f"a.test/{now - 70}", host="secure.test",
+                      name="__Host-sspull")) >= 2
 
 
 # ---------------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_head_request_answers_like_get(site, b):
 
 
 # ---------------------------------------------------------------------------
-# Kept, and AlwaysReplace.
+# Kept, and SharedSessionReplace always.
 
 def test_existing_session_is_kept(site, b):
     mine = b.set_session("user=bob&cart=3")
@@ -215,9 +215,13 @@ def test_existing_session_is_kept(site, b):
     assert b.page(mine) == {"user": "bob", "cart": "3"}
 
 
-def test_always_replace_on(httpd, module_so, tool, keys):
+@pytest.mark.parametrize("line", ["SharedSessionReplace always",
+                                  "SharedSessionAlwaysReplace On"])
+@pytest.mark.allow_log("MSS00100")
+def test_replace_always(httpd, module_so, tool, keys, line):
+    """always (or the deprecated AlwaysReplace On) replaces a session that has entries."""
     h = httpd("always")
-    sscfg.two_sites(h, keys["key1"], server_extra="SharedSessionAlwaysReplace On")
+    sscfg.two_sites(h, keys["key1"], server_extra=line)
     h.start()
     b = Client(h, tool, keys["key1"])
     mine = b.set_session("user=bob&cart=3")
@@ -230,10 +234,10 @@ def test_always_replace_on(httpd, module_so, tool, keys):
     assert b.page(cookie_pair(sc[0])) == {"user": "alice"}
 
 
-def test_always_replace_in_vhost_only(httpd, module_so, tool, keys):
-    """A virtual host's own SharedSessionAlwaysReplace On; others inherit Off."""
+def test_replace_always_in_vhost_only(httpd, module_so, tool, keys):
+    """A virtual host's own SharedSessionReplace always; the others keep newer."""
     h = httpd("alwaysvhost")
-    sscfg.two_sites(h, keys["key1"], b_extra="SharedSessionAlwaysReplace On")
+    sscfg.two_sites(h, keys["key1"], b_extra="SharedSessionReplace always")
     h.start()
     b = Client(h, tool, keys["key1"])
     r = b.script(b.mint("user=alice"), cookie=b.set_session("user=bob"))
@@ -860,7 +864,7 @@ def test_store_kept_and_untouched(httpd, module_so, tool, keys, store):
 @pytest.mark.parametrize("store", ["cookie", "crypto", "dbd"])
 def test_store_always_replace(httpd, module_so, tool, keys, store):
     h, b = store_setup(httpd, tool, keys, store,
-                       server_extra="SharedSessionAlwaysReplace On")
+                       server_extra="SharedSessionReplace always")
     mine = b.set_session("user=bob&cart=3")
     r = b.script(b.mint("user=alice"), cookie=mine)
     sc = session_cookies(r, "bsess", store)
@@ -1150,7 +1154,7 @@ def test_hook_not_called_when_not_replaced(httpd, module_so, tool, keys, hooktes
 
 def test_hook_was_empty_0_and_navigation(httpd, module_so, tool, keys, hooktest_so):
     h, b = hook_setup(httpd, tool, keys, hooktest_so,
-                      server_extra="SharedSessionAlwaysReplace On")
+                      server_extra="SharedSessionReplace always")
     mine = b.set_session("user=bob")
     r = b.navigate(b.mint("user=alice", nav="/n"), cookie=mine)
     assert r.status == 303

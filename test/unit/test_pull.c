@@ -238,11 +238,15 @@ static void test_guard_read(void **state)
     assert_false(ss_pull_guard_read(p, "sspull=a.test/1699999999", 1, NOW, &g));
     assert_true(ss_pull_guard_read(p, "__Host-sspull=a.test/1699999999", 1, NOW, &g));
     assert_false(ss_pull_guard_read(p, "__Host-sspull=a.test/1699999999", 0, NOW, &g));
-    /* the first of two; names that only start alike are other cookies */
-    assert_true(ss_pull_guard_read(p, "sspullx=b.test/1; sspull=a.test/1; sspull=c.test/2",
+    /* names that only start alike are other cookies */
+    assert_true(ss_pull_guard_read(p, "sspullx=b.test/1; sspull=a.test/1; xsspull=c.test/2",
                                    0, NOW, &g));
+    assert_int_equal(g.n, 1);
     assert_string_equal(g.marks[0].id, "a.test");
-    assert_false(ss_pull_guard_read(p, "sspull=garbled; sspull=a.test/1", 0, NOW, &g));
+    /* two of that name (one tossed from a sibling host on http): neither */
+    assert_false(ss_pull_guard_read(p, "sspull=a.test/1; sspull=c.test/2", 0, NOW, &g));
+    assert_int_equal(g.n, 0);
+    assert_false(ss_pull_guard_read(p, "sspull=garbled", 0, NOW, &g));
     assert_int_equal(g.n, 0);
     assert_false(ss_pull_guard_read(p, NULL, 0, NOW, &g));
     assert_false(ss_pull_guard_read(p, "", 0, NOW, &g));
