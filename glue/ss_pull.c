@@ -20,6 +20,28 @@ static int ss_pull_secure(const ss_site *site)
     return !strcmp(site->scheme, "https");
 }
 
+/* Whether this host answers its start: SetHandler shared-session at
+ * SharedSessionPath, reachable (a lookup, as a request to it would be
+ * mapped and checked).  Only an arrival that is about to be pulled pays
+ * for it; without it the visitor would land on an error page. */
+static int ss_pull_start_mounted(request_rec *r, const ss_server_conf *conf)
+{
+    static int warned;      /* once per child */
+    request_rec *sub = ap_sub_req_lookup_uri(apr_pstrcat(r->pool, conf->path, "start", NULL),
+                                             r, NULL);
+    int mounted = sub->status == HTTP_OK && sub->handler && !strcmp(sub->handler, SS_HANDLER);
+
+    ap_destroy_sub_req(sub);
+    if (!mounted && !warned) {
+        warned = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01143)
+                      "no pull on arrival at %s: %sstart is not served by SetHandler "
+                      "shared-session here (add it where SharedSessionPath points, or "
+                      "SharedSessionPull Off)", r->hostname, conf->path);
+    }
+    return mounted;
+}
+
 int ss_pull_header_parser(request_rec *r)
 {
     const ss_server_conf *conf;
@@ -71,7 +93,7 @@ int ss_pull_header_parser(request_rec *r)
                       "the %s cookie is not a guard cookie: ignored",
                       ss_pull_cookie_name(secure));
     }
-    if (ss_pull_guarded(&guard, src->id, now, period)) {
+    if (ss_pull_guarded(&guard, src->id, now, period) || !ss_pull_start_mounted(r, conf)) {
         return DECLINED;
     }
 

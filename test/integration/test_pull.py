@@ -5,9 +5,10 @@ handler), and lands on the very URL it asked for with the source's session;
 the guard cookie (`sspull` on http, `__Host-sspull` on https) makes it once
 per source site and period.
 
-Sites: http://a.test http://b.test http://c.test https://secure.test, all
-name-based virtual hosts on one loopback port (secure.test is an https
-entry whatever terminates TLS).  The user's session on A is the cookie
+Sites: http://a.test http://b.test http://c.test https://secure.test
+http://d.test, all name-based virtual hosts on one loopback port
+(secure.test is an https entry whatever terminates TLS; d.test mounts the
+handler elsewhere than SharedSessionPath).  The user's session on A is the cookie
 "session=user=alice".  The scripted browser below never runs loaders; it
 sends what a browser sends on a navigation: Referer (cut by each answer's
 Referrer-Policy), Sec-Fetch-Dest/-Mode/-Site (or, as browsers do towards
@@ -85,12 +86,13 @@ def site(gen_dir, module_so, keys):
     h.write_file("htdocs/private/index.html", "<html><body>private</body></html>\n")
     h.write_file("htdocs/cgi/echo.cgi", ECHO_CGI, mode=0o755)
     snippet = f"""
-SharedSessionSites http://a.test http://b.test http://c.test https://secure.test
+SharedSessionSites http://a.test http://b.test http://c.test https://secure.test http://d.test
 SharedSessionKeyFile {keys["key1"]}
 {STATUS}
 {sscfg.vhost("a.test", cookie="session")}
 {sscfg.vhost("b.test", cookie="bsess", extra=B_EXTRA)}
 {sscfg.vhost("c.test", cookie="csess", extra=C_EXTRA)}
+{sscfg.vhost("d.test", cookie="dsess", handler_path="/elsewhere/")}
 {sscfg.vhost("secure.test", cookie="ssess", extra=B_EXTRA + "SharedSessionResend 0")}
 """
     h.write_config(snippet, modules=["cgi", "dir", "status", "auth_basic", "authn_core", "authn_file",
@@ -387,6 +389,17 @@ def test_handler_path_never_pulled(site, path):
         assert r.status == 303 and "/shared-session/go?" in r.header("Location"), r
     else:
         assert r.status == 404, r
+
+
+@pytest.mark.allow_log("MSS01143")
+def test_no_pull_where_start_is_not_served(site):
+    """d.test mounts the handler elsewhere than SharedSessionPath: a pull
+    would land on an error page; the page is served as it is, and the log
+    says why (once per child)."""
+    r = assert_single(visitor(site).follow("http://d.test/x/?y=1"))
+    assert b"x" in r.body, r
+    m = site.wait_error_log(r"\[shared_session:warn\].*MSS01143.*")
+    assert m and "SetHandler shared-session" in m.group(0), site.error_log_since_mark()
 
 
 def test_url_that_start_would_refuse_is_not_pulled(site):
