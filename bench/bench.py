@@ -712,47 +712,63 @@ def run_rows(o, b, main_srv, stream_srv, wanted, results):
         crypto_rows(o, results, crypto)
 
 
+ARRIVAL_PAGE = "/p/page.html?from=a&n=1"
+
+
+def get_on(conn, host, path, headers):
+    """One GET on a kept-alive connection (any virtual host of the server)."""
+    conn.request("GET", path, headers=dict(headers, Host=host))
+    r = conn.getresponse()
+    r.read()
+    return r
+
+
+def pull_arrival(conn, session, page=ARRIVAL_PAGE):
+    """One arrival at pb.test from a page of pa.test, followed as a browser
+    follows it (cookies per host, Referer cut by each Referrer-Policy);
+    returns (hops, last status, cookies per host)."""
+    jar = {"pa.test": {"session": session}, "pb.test": {}}
+    host, path, referer, hops = "pb.test", page, "http://pa.test/", 0
+    while True:
+        hs = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
+              "Sec-Fetch-Site": "cross-site", "Upgrade-Insecure-Requests": "1"}
+        if referer:
+            hs["Referer"] = referer
+        if jar[host]:
+            hs["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar[host].items())
+        r = get_on(conn, host, path, hs)
+        hops += 1
+        for sc in r.headers.get_all("Set-Cookie") or []:
+            name, _, value = sc.split(";")[0].partition("=")
+            if "max-age=0" in sc.lower().replace(" ", ""):
+                jar[host].pop(name.strip(), None)
+            else:
+                jar[host][name.strip()] = value.strip()
+        if r.status != 303 or hops > 8:
+            return hops, r.status, jar
+        if (r.getheader("Referrer-Policy") or "").lower() == "no-referrer":
+            referer = None
+        u = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://{host}{path}",
+                                                       r.getheader("Location")))
+        host, path = u.hostname, u.path + (f"?{u.query}" if u.query else "")
+
+
+def page_alone(conn):
+    """The arrival's page, reached in-site (not pulled)."""
+    return get_on(conn, "pb.test", ARRIVAL_PAGE,
+                  {"Referer": "http://pb.test/", "Upgrade-Insecure-Requests": "1"})
+
+
 def arrival_row(o, b, srv, results):
-    """P1-arrival: arrivals that pull, one after the other, as a browser
-    follows them (cookies per host, Referer cut by each Referrer-Policy),
-    against requests for the page alone; wall time and the server's CPU
-    time (A and B are virtual hosts of the one server)."""
+    """P1-arrival: arrivals that pull, one after the other, against requests
+    for the page alone; wall time and the server's CPU time (A and B are
+    virtual hosts of the one server)."""
     n = 300 if o.quick else 2000
     session = session_of(200)
-    page = "/p/page.html?from=a&n=1"
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
 
-    def get(host, path, headers):
-        conn.request("GET", path, headers=dict(headers, Host=host))
-        r = conn.getresponse()
-        r.read()
-        return r
-
     def arrive():
-        jar = {"pa.test": {"session": session}, "pb.test": {}}
-        host, path, referer, hops = "pb.test", page, "http://pa.test/", 0
-        while True:
-            hs = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
-                  "Sec-Fetch-Site": "cross-site", "Upgrade-Insecure-Requests": "1"}
-            if referer:
-                hs["Referer"] = referer
-            if jar[host]:
-                hs["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar[host].items())
-            r = get(host, path, hs)
-            hops += 1
-            for sc in r.headers.get_all("Set-Cookie") or []:
-                name, _, value = sc.split(";")[0].partition("=")
-                if "max-age=0" in sc.lower().replace(" ", ""):
-                    jar[host].pop(name.strip(), None)
-                else:
-                    jar[host][name.strip()] = value.strip()
-            if r.status != 303 or hops > 8:
-                return hops, r.status, jar
-            if (r.getheader("Referrer-Policy") or "").lower() == "no-referrer":
-                referer = None
-            u = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://{host}{path}",
-                                                           r.getheader("Location")))
-            host, path = u.hostname, u.path + (f"?{u.query}" if u.query else "")
+        return pull_arrival(conn, session)
 
     say("P1-arrival: arrivals that pull vs the page alone")
     arrive()                                            # warm-up
@@ -770,7 +786,7 @@ def arrival_row(o, b, srv, results):
     nb = n * 5
     t0, c0 = time.perf_counter(), srv.cpu_ticks()
     for _ in range(nb):
-        r = get("pb.test", page, {"Referer": "http://pb.test/", "Upgrade-Insecure-Requests": "1"})
+        r = page_alone(conn)
         if r.status != 200:
             b.problems.append(f"P1-arrival: the page alone answered {r.status}")
             break
