@@ -29,15 +29,18 @@ static int ss_pull_start_mounted(request_rec *r, const ss_server_conf *conf)
     static int warned;      /* once per child */
     request_rec *sub = ap_sub_req_lookup_uri(apr_pstrcat(r->pool, conf->path, "start", NULL),
                                              r, NULL);
-    int mounted = sub->status == HTTP_OK && sub->handler && !strcmp(sub->handler, SS_HANDLER);
+    int status = sub->status;
+    int mounted = status == HTTP_OK && sub->handler && !strcmp(sub->handler, SS_HANDLER);
 
     ap_destroy_sub_req(sub);
     if (!mounted && !warned) {
         warned = 1;
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01143)
-                      "no pull on arrival at %s: %sstart is not served by SetHandler "
-                      "shared-session here (add it where SharedSessionPath points, or "
-                      "SharedSessionPull Off)", r->hostname, conf->path);
+                      "no pull on arrival at %s: %sstart is %s here (SetHandler "
+                      "shared-session and access for everyone where SharedSessionPath "
+                      "points, or SharedSessionPull Off)", r->hostname, conf->path,
+                      status == HTTP_OK ? "not served by SetHandler shared-session"
+                                        : apr_psprintf(r->pool, "refused (%d)", status));
     }
     return mounted;
 }
