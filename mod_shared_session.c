@@ -377,6 +377,7 @@ static int ss_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
                       "libsodium cannot be initialised");
         return !OK;
     }
+    ss_generation_hooks();
     rv = ap_mutex_register(pconf, SS_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
     if (rv != APR_SUCCESS) {
         ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog, SSLOGNO(00010)
@@ -529,9 +530,9 @@ const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id)
 
 /* Empty as lib/ss_session_codec.h defines it: no entry that a ticket
  * would carry. */
-int ss_session_is_empty(const session_rec *z)
+int ss_session_is_empty(const ss_server_conf *conf, const session_rec *z)
 {
-    return ss_session_entries_empty(z->entries);
+    return ss_session_entries_empty_except(z->entries, conf->local);
 }
 
 /* mod_session's session, or NULL when mod_session is not on here. */

@@ -21,7 +21,11 @@ subject, which other load on the machine disturbs much less.  The rows:
             (static .js + SessionHeader): the module's own share of R1
   R1-plain  R1 with mod_session_cookie without mod_session_crypto
   R2        an 8 KiB HTML page with a ~200-byte session in a cookie, 3 sites
-            (2 loader tags) vs. the same page and session, filter off
+            (2 loader tags) vs. the same page and session, filter off: the
+            first page after a change (the session carries its generation,
+            the site has not sent it yet)
+  R2-steady R2 for a page whose session generation was already sent (the
+            site's sssent cookie holds it): no loader
   R2-1, R2-4, R2-16
             R2 with 1, 4 and 16 target sites
   R2-crypto R2 with the session in a mod_session_crypto cookie
@@ -32,6 +36,12 @@ subject, which other load on the machine disturbs much less.  The rows:
   R3-rss    peak RSS (VmHWM) growth of the single serving child for the
             100 MiB worst case minus the same for 1 KiB, filter on (and,
             for comparison, off)
+  G-loaders one user viewing 150 pages round-robin on 3 sites with an
+            unchanged session: cross-site loader requests per 100 page views,
+            SharedSessionResend 600 (the default) vs. 0 (a loader on every page)
+  G-cpu     the same views: the servers' CPU per page view (the page and
+            the receiving sites' work, mod_session_crypto cookies), Resend 0
+            over the default
   P1        an 8 KiB page on B reached without a cross-site Referer (an
             in-site navigation over plain http: Referer from B itself,
             Upgrade-Insecure-Requests: 1, the deepest the pull's check goes
@@ -394,7 +404,7 @@ class Result:
         if not self.goal:
             return ""
         op, v = self.goal
-        ok = self.figure >= v if op == ">=" else self.figure < v
+        ok = {">=": self.figure >= v, "<=": self.figure <= v}.get(op, self.figure < v)
         return "PASS" if ok else "FAIL"
 
     def goal_text(self):
@@ -415,6 +425,10 @@ def fmt_rate(v, unit):
         return f"{v:,.1f} MiB"
     if unit == "us":
         return f"{v:.2f} µs"
+    if unit == "ms":
+        return f"{v:.2f} ms"
+    if unit == "loaders":
+        return f"{v:.1f} loaders"
     if unit == "/s":
         return f"{v:,.0f}/s"
     return f"{v:g}"
@@ -425,6 +439,8 @@ def fmt_figure(r):
         return f"{r.figure:+.2f} MiB"
     if r.unit == "us":
         return f"{r.figure:.2f} µs/op"
+    if r.unit == "loaders":
+        return f"{r.figure:.2f}"
     return f"{r.figure:.3f}"
 
 
@@ -501,6 +517,14 @@ def make_servers(o, b, rundir):
                  sites="http://a2c.test http://t1.test http://t2.test", ntargets=2,
                  cookie="session", store="cookie store with mod_session_crypto",
                  store_lines=store_lines("crypto"), extra="")
+    g_sites = {"default": ["g1.test", "g2.test", "g3.test"],
+               "resend0": ["z1.test", "z2.test", "z3.test"]}
+    for side, names in g_sites.items():
+        for name in names:
+            main_srv.add("kept.conf.in", name=name, key=b.key,
+                         sites=" ".join(f"http://{n}" for n in names), cookie="session",
+                         passphrase=PASSPHRASE,
+                         extra="SharedSessionResend 0" if side == "resend0" else "")
     h = main_srv.h
     h.write_file("htdocs/empty.js", "")
     page = html_page(8 * 1024)
@@ -664,7 +688,9 @@ def ratio_rows_of(b, main_srv, wanted):
          "empty static .js (same host)", receiver(200, host="bp.test"),
          Side("static .js", "bp.test", "/empty.js", referer=referer), None),
     ]
-    cookie = f"session={s200}"
+    # A's session as A holds it after a change: with its generation
+    gen = with_generation(b.key, s200)
+    cookie = f"session={s200}&{sstickets.GEN_ENTRY}={gen}"
     for n, rid in ((2, "R2"), (1, "R2-1"), (4, "R2-4"), (16, "R2-16")):
         what = (f"8 KiB page, 200 B session cookie, {n + 1} sites ({n} tag"
                 f"{'s' if n > 1 else ''})")
@@ -674,6 +700,14 @@ def ratio_rows_of(b, main_srv, wanted):
                                 check="tags", expect_ok=True),
                            Side("filter off", f"a{n}.test", "/nf/page.html",
                                 cookie=cookie, check="tags"), goal))
+    # the same page once the site has sent that generation: its own cookie says so
+    sent = f"{cookie}; sssent={gen}"
+    ratio_rows.append(("R2-steady", "R2 (2 tags) whose session was already sent: no loader",
+                       "same page, filter off",
+                       Side("filter on", "a2.test", "/f/page.html", cookie=sent,
+                            check="notags", expect_ok=True),
+                       Side("filter off", "a2.test", "/nf/page.html", cookie=sent,
+                            check="tags"), (">=", 0.98)))
     # an in-site navigation on B: not pulled, whatever the check costs
     in_site = dict(referer="http://pb.test/p/", extra="Upgrade-Insecure-Requests: 1")
     ratio_rows.append(("P1", "8 KiB page on B, in-site navigation, SharedSessionPull On",
@@ -691,6 +725,86 @@ def ratio_rows_of(b, main_srv, wanted):
     return ratio_rows
 
 
+def with_generation(keyfile, session):
+    """The shared-session-gen value of an encoded session, made now with the
+    bench key, as the module stamps it."""
+    entries = dict(urllib.parse.parse_qsl(session))
+    return sstickets.gen_text(sstickets.key_from_file(keyfile), int(time.time() * 1e6),
+                              entries)
+
+
+class Visitor:
+    """One browser visiting the G-* sites: cookies per host, every loader of a
+    page fetched as a browser would (Sec-Fetch-Dest: script, the page's
+    origin as Referer)."""
+
+    LOADER_RE = re.compile(r'<script src="http://([^/"]+)(/shared-session/[A-Za-z0-9_-]+\.js)"')
+
+    def __init__(self, b, port):
+        self.b, self.port, self.jar, self.loaders, self.rejected = b, port, {}, 0, 0
+
+    def get(self, host, path, headers=()):
+        jar = self.jar.get(host, {})
+        hs = list(headers)
+        if jar:
+            hs.append(("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items())))
+        r = pyhttpd.request(self.port, path, host=f"{host}:{self.port}", headers=hs)
+        for sc in r.header_all("Set-Cookie"):
+            name, _, value = sc.split(";")[0].partition("=")
+            self.jar.setdefault(host, {})[name.strip()] = value.strip()
+        return r
+
+    def view(self, host):
+        r = self.get(host, "/f/page.html", [("Sec-Fetch-Dest", "document")])
+        if r.status != 200:
+            raise SystemExit(f"bench: {host}/f/page.html answered {r.status}")
+        for dst, path in self.LOADER_RE.findall(r.body.decode("latin-1")):
+            self.loaders += 1
+            rr = self.get(dst.split(":")[0], path, [("Sec-Fetch-Dest", "script"),
+                                                    ("Referer", f"http://{host}/")])
+            if rr.status != 200:
+                self.rejected += 1
+
+
+def generation_rows(o, b, srv, wanted, results):
+    """G-loaders and G-cpu: the same visit with Resend 600 and with 0, the
+    servers' CPU measured around each (the visitor's own CPU is not the
+    servers')."""
+    views = 150
+    got = {}
+    for side, names in (("default", ["g1.test", "g2.test", "g3.test"]),
+                        ("resend0", ["z1.test", "z2.test", "z3.test"])):
+        v = Visitor(b, srv.port)
+        # the login on the first site: a mod_session_crypto cookie with a
+        # session and its generation (written by b.test's receiver, which
+        # has the same passphrase and key), not yet sent anywhere
+        v.jar[names[0]] = {"session": crypto_cookie(b, srv, "http://a.test/page",
+                                                    session_of(200))}
+        t0 = srv.cpu_ticks()
+        for i in range(views):
+            v.view(names[i % 3])
+        cpu = (srv.cpu_ticks() - t0) / os.sysconf("SC_CLK_TCK")
+        if v.rejected:
+            b.problems.append(f"G-{side}: {v.rejected} loader requests failed")
+        if not all("session" in v.jar.get(n, {}) for n in names):
+            b.problems.append(f"G-{side}: the session did not reach every site")
+        got[side] = {"loaders": v.loaders * 100 / views, "cpu_ms": cpu * 1000 / views}
+    d, z = got["default"], got["resend0"]
+    if wanted("G-loaders"):
+        results.append(Result("G-loaders", "loader requests per 100 page views, 3 sites, "
+                              "unchanged session, Resend 600", "the same, Resend 0",
+                              d["loaders"], z["loaders"], d["loaders"], "loaders",
+                              ("<=", 2), f"{views} views; Resend 0: {z['loaders']:.0f} "
+                              "per 100", cpu=None))
+    if wanted("G-cpu"):
+        ratio = z["cpu_ms"] / d["cpu_ms"] if d["cpu_ms"] else 0.0
+        results.append(Result("G-cpu", "servers' CPU per page view (page + receivers, "
+                              "crypto cookies), Resend 600", "the same, Resend 0",
+                              d["cpu_ms"], z["cpu_ms"], ratio, "ms", None,
+                              f"{d['cpu_ms']:.2f} ms vs {z['cpu_ms']:.2f} ms of server CPU "
+                              "per page view", cpu=ratio))
+
+
 def run_rows(o, b, main_srv, stream_srv, wanted, results):
     for rid, what, base_what, subject, baseline, goal in ratio_rows_of(b, main_srv, wanted):
         if not wanted(rid):
@@ -703,6 +817,9 @@ def run_rows(o, b, main_srv, stream_srv, wanted, results):
                               + "; cpu: " + " ".join(f"{x:.3f}" for x in r["cpus"]),
                               cpu=r["cpu"]))
 
+    if wanted("G-loaders") or wanted("G-cpu"):
+        say("G-loaders, G-cpu: 150 page views on 3 sites, Resend 600 vs 0")
+        generation_rows(o, b, main_srv, wanted, results)
     if wanted("P1-arrival"):
         arrival_row(o, b, main_srv, results)
     if any(wanted(rid) for rid in ("R3", "R3-scan", "R3-rss")):

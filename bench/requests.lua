@@ -11,7 +11,8 @@
 -- t, t+T, ...; when they run out the thread starts again and reports
 -- wrapped=1 (the driver then mints more and runs again).
 -- CHECK counts the responses that show the work was done: "cookie" (a
--- Set-Cookie), "tags" (a loader tag in the body), "none".
+-- Set-Cookie), "tags" (a loader tag in the body), "notags" (none: the
+-- session was already sent), "none".
 -- EXTRA (optional): more request headers, "Name: value|Name: value".
 -- done() prints one line:  BENCH requests=.. duration_us=.. bytes=.. ...
 
@@ -65,6 +66,8 @@ function response(status, hdrs, body)
       if hdrs["Set-Cookie"] then ok = ok + 1 end
    elseif check == "tags" then
       if body and string.find(body, "/shared-session/", 1, true) then ok = ok + 1 end
+   elseif check == "notags" then
+      if body and not string.find(body, "/shared-session/", 1, true) then ok = ok + 1 end
    end
 end
 

@@ -150,6 +150,23 @@ ss_gen ss_gen_trusted(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs,
     return *g;
 }
 
+ss_gen ss_gen_of_entries(apr_pool_t *p, const apr_table_t *entries,
+                         const apr_array_header_t *local, const ss_keyring *kr,
+                         apr_uint64_t limit_us)
+{
+    const char *text = apr_table_get(entries, SS_GEN_ENTRY);
+    ss_gen g;
+    ss_gen_pair *pairs;
+    size_t n;
+
+    if (!text || !ss_gen_parse(text, &g)) {
+        memset(&g, 0, sizeof(g));
+        return g;
+    }
+    pairs = ss_gen_pairs(p, entries, local, &n);
+    return ss_gen_trusted(&g, kr, pairs, n, limit_us);
+}
+
 void ss_gen_stamp(ss_gen *out, const ss_key *sealer, apr_uint64_t now_us,
                   const ss_gen *loaded, ss_gen_pair *pairs, size_t n)
 {
@@ -176,13 +193,13 @@ int ss_gen_compare(const ss_gen *a, const ss_gen *b)
     return memcmp(a->d, b->d, SS_GEN_DIGEST_BYTES);
 }
 
-int ss_replace_wins(ss_replace_mode mode, int dst_empty, const ss_gen *dst,
+int ss_replace_wins(ss_replace_mode mode, size_t dst_entries, const ss_gen *dst,
                     const ss_gen *ticket)
 {
-    if (dst_empty || mode == SS_REPLACE_ALWAYS) {
+    if ((!dst_entries && !dst->t) || mode == SS_REPLACE_ALWAYS) {
         return 1;
     }
-    if (mode == SS_REPLACE_EMPTY) {
+    if (mode == SS_REPLACE_EMPTY && dst_entries) {
         return 0;
     }
     return ss_gen_compare(ticket, dst) > 0;

@@ -26,6 +26,10 @@
 #define SS_GEN_DIGEST_BYTES 16
 #define SS_GEN_TEXT_MAX     (20 + 1 + 2 * SS_GEN_DIGEST_BYTES + 1)  /* with its NUL */
 #define SS_GEN_SKEW_US      ((apr_uint64_t)5 * 1000000)  /* how far ahead a T may be */
+/* What a ticket's generation is measured against: the end of the second of
+ * its iat (whole seconds), so that a T stamped during that second is not
+ * counted ahead */
+#define SS_GEN_TICKET_LIMIT_US(iat) ((apr_uint64_t)((iat) + 1) * 1000000)
 
 /* A generation; t == 0 means none (absent, forged, or too far ahead):
  * older than every generation. */
@@ -69,6 +73,14 @@ int ss_gen_verify(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs, siz
 ss_gen ss_gen_trusted(const ss_gen *g, const ss_keyring *kr, ss_gen_pair *pairs,
                       size_t n, apr_uint64_t limit_us);
 
+/* The generation that counts of a session's (or a ticket's) entries: the
+ * SS_GEN_ENTRY value, when it parses, verifies against the other entries
+ * (ss_gen_pairs with local) and is at most SS_GEN_SKEW_US after limit_us;
+ * t == 0 otherwise. */
+ss_gen ss_gen_of_entries(apr_pool_t *p, const apr_table_t *entries,
+                         const apr_array_header_t *local, const ss_keyring *kr,
+                         apr_uint64_t limit_us);
+
 /* A new generation for pairs after a change: T = max(now_us, loaded->t + 1)
  * (loaded: the trusted generation the session was loaded with, t == 0 for
  * none), D under the sealing key. */
@@ -86,11 +98,14 @@ typedef enum {
     SS_REPLACE_ALWAYS
 } ss_replace_mode;
 
-/* Whether a valid ticket replaces the receiver's session: an empty receiver
- * (no entries that count, no generation) takes any; "always" every time;
- * "empty" never otherwise; "newer" when the ticket's trusted generation is
- * newer than the receiver's. */
-int ss_replace_wins(ss_replace_mode mode, int dst_empty, const ss_gen *dst,
+/* Whether a valid ticket replaces the receiver's session.  dst_entries:
+ * how many entries of the receiver's session count (ss_gen_pairs), dst its
+ * generation.  An empty receiver (no entries, no generation) takes any
+ * ticket; "always" every time; "newer" when the ticket's trusted
+ * generation is newer than the receiver's; "empty" never over entries,
+ * and over a tombstone (a logout: no entries, a generation) only a newer
+ * generation, so that a site that logged out takes the next login. */
+int ss_replace_wins(ss_replace_mode mode, size_t dst_entries, const ss_gen *dst,
                     const ss_gen *ticket);
 
 #endif

@@ -225,7 +225,8 @@ through <code>{handler}go</code> and copies it in every browser.</p>
 <li><a id="private" href="/private/">The protected page</a> of this site</li>
 <li><a id="private-other" href="{go_private}">The protected page of site {other_label}</a>
     (through <code>{handler}go</code>)</li>
-<li><a id="logout" href="/logout">Log out</a> (of this site only)</li>
+<li><a id="logout" href="/logout">Log out</a> (the next page of this site carries the
+    logout to site {other_label})</li>
 </ul>
 </body>
 </html>
@@ -246,7 +247,7 @@ nav.switcher {{ float: right; }}</style>
 <h1>Site {label}: protected page</h1>
 <p id="greeting">Hello, <b id="user"><!--#echo var="REMOTE_USER" --></b>!</p>
 <p>You are logged in on site {label} (<code>{origin}</code>).
-<a href="/">Home</a> | <a id="logout" href="/logout">Log out</a> (of this site only)</p>
+<a href="/">Home</a> | <a id="logout" href="/logout">Log out</a> (of both sites)</p>
 </body>
 </html>
 """
@@ -367,8 +368,9 @@ VHOST_TEMPLATE = """
         SetHandler form-logout-handler
         AuthType form
         AuthName {auth_name}
+        # the home page it sends the user to carries the logout to the
+        # other site (its loader: the emptied session is a newer generation)
         AuthFormLogoutLocation /
-        SessionMaxAge 1
         Require all granted
     </Location>
 
@@ -901,21 +903,22 @@ class Walkthrough:
         self.show(r, f'greets "{m.group(1)}"' if m else "(no greeting)")
         self.expect(r.status == 200 and m and m.group(1) == DEMO_USER,
                     f"site {site.label}'s protected page does not greet {DEMO_USER}")
+        return r
 
     # ---- steps ------------------------------------------------------------
     def step1(self):
         self.detail("(the browser: a small scripted client that keeps cookies per host "
                     "and sends Referer)")
-        self.login(self.c1, self.a)
+        self.landing = self.login(self.c1, self.a)
         self.expect(COOKIE_NAME in self.c1.cookies(self.a.host),
                     f"no {COOKIE_NAME} cookie for {self.a.host}")
 
     def step2(self):
-        r = self.c1.get(self.a.url("/"))
-        self.show(r)
+        r = self.landing
+        self.show(r, "(the page the login landed on, above)")
         loaders = LOADER_RE.findall(r.text)
         self.expect(r.status == 200 and loaders,
-                    f"A's home page ({r.status}) has no loader <script>")
+                    f"A's protected page ({r.status}) has no loader <script>")
         prefix = self.b.url(HANDLER_PATH)
         mine = [u for u in loaders if u.startswith(prefix) and u.endswith(".js")]
         self.expect(len(mine) == 1, f"expected one loader for {prefix}, got {loaders}")
@@ -927,10 +930,18 @@ class Walkthrough:
         self.detail(f"  (the ticket: A's session, encrypted for {self.b.site_id} with "
                     f"the shared key, valid for 30 s, once)")
         self.detail(f"Cache-Control: {r.header('Cache-Control')}   Vary: {r.header('Vary')}")
+        sent = [x for x in r.set_cookies() if x.startswith("__Host-sssent=")]
+        self.expect(sent, "A did not remember what it sent (no __Host-sssent cookie)")
+        self.detail(f"A remembers what it sent: {parse_set_cookie(sent[0])[0]}=<generation>; "
+                    + "; ".join(parse_set_cookie(sent[0])[3]))
+        r = self.c1.get(self.a.url("/"), referer=self.a.url("/private/"))
+        self.show(r, "A's home page: the session did not change, no loader")
+        self.expect(r.status == 200 and not LOADER_RE.findall(r.text),
+                    "A's home page sends the unchanged session again")
 
     def step3(self):
         since = self.log_size(self.b)
-        referer = self.a.url("/")
+        referer = self.a.url("/private/")
         self.detail(f"(as a browser does for the <script>: Referer: {referer})")
         r = self.c1.get(self.loader, referer=referer, dest="script")
         self.show(r, f"{r.header('Content-Type')}, {len(r.body)} bytes")
@@ -1011,6 +1022,34 @@ class Walkthrough:
         self.expect(r.status == 200 and m and m.group(1) == DEMO_USER,
                     f"B's protected page does not greet {DEMO_USER}")
 
+    def step6(self):
+        since = self.log_size(self.b)
+        r = self.c1.get(self.a.url("/logout"), referer=self.a.url("/private/"))
+        self.show(r, "(mod_auth_form empties A's session; the module keeps a newer "
+                     "generation of it with no entries: a tombstone)")
+        self.expect(r.status in (302, 303, 307), f"A's /logout answered {r.status}")
+        r = self.c1.get(self.a.url("/"), referer=self.a.url("/private/"))
+        loaders = [u for u in LOADER_RE.findall(r.text)
+                   if u.startswith(self.b.url(HANDLER_PATH))]
+        self.show(r, "A's home page: its loader carries the logout to B")
+        self.expect(r.status == 200 and len(loaders) == 1,
+                    f"A's home page after the logout has no loader for B ({r.status})")
+        r = self.c1.get(loaders[0], referer=self.a.url("/"), dest="script")
+        line = self.wait_info_line(self.b, since, "script")
+        self.detail(f"B's error log: {line or '(no line)'}")
+        self.expect(line and line.startswith("result=replaced reason=-"),
+                    "B did not take the logout (no 'result=replaced' line)")
+        r = self.c1.get(self.b.url("/private/"), referer=self.b.url("/"))
+        self.show(r, "B's protected page: the login form again")
+        self.expect(r.status == 401, f"B's protected page after the logout: {r.status}")
+        r = self.c1.get(self.b.url("/"))
+        self.expect(not [u for u in LOADER_RE.findall(r.text)
+                         if u.startswith(self.a.url(HANDLER_PATH))],
+                    "B's home page sends its copy back to A")
+        r = self.c1.get(self.a.url("/private/"), referer=self.a.url("/"))
+        self.show(r, "A's protected page, after a page on B: still logged out")
+        self.expect(r.status == 401, f"A's protected page after B's page: {r.status}")
+
     def run(self):
         a, b = self.a, self.b
         self.c1 = Client()
@@ -1018,24 +1057,36 @@ class Walkthrough:
                  "(in browsers: needs third-party cookies)")
         s1 = self.run_step(1, f"Log in on site A ({a.origin}) as {DEMO_USER}/{DEMO_PASSWORD}: "
                               f"A's session cookie", self.step1)
-        t2 = "A's home page carries the loader <script> for site B"
+        t2 = ("The page the login lands on carries the loader <script> for site B "
+              "(once: unchanged pages carry none)")
         t3 = "The browser fetches the loader from B (Referer: A): B sets its own cookie"
         t4 = f"B's protected page ({b.url('/private/')}) greets {DEMO_USER}, no login on B"
+        t6 = (f"Log out on A: A's next page carries the logout to B, and B's pages never "
+              f"log A back in")
+        s4, failed = False, 1
         if s1 and self.run_step(2, t2, self.step2):
             if self.run_step(3, t3, self.step3):
-                self.run_step(4, t4, self.step4)
+                s4 = self.run_step(4, t4, self.step4)
+                failed = 4
             else:
                 self.skip(4, t4, 3)
+                failed = 3
         else:
             if not s1:
                 self.skip(2, t2, 1)
             self.skip(3, t3, 2)
             self.skip(4, t4, 2)
+            failed = 2 if s1 else 1
         self.say(f"\n=== Navigation flow: a link through A's {HANDLER_PATH}go "
                  f"(works in every browser)")
         self.run_step(5, f"Log in on A, follow A's link to site B: 303 to B's start, 303 "
                          f"back to A's go with B's state, 303 to B's handler, 303 to B's "
                          f"protected page, which greets {DEMO_USER}", self.step5)
+        self.say("\n=== Logging out: the emptied session is a change like any other")
+        if s4:
+            self.run_step(6, t6, self.step6)
+        else:
+            self.skip(6, t6, failed)
         n_ok = sum(1 for _, ok in self.results if ok)
         self.say(f"\nwalkthrough: {n_ok}/{len(self.results)} steps OK"
                  + ("" if self.ok else " - FAILED"))
@@ -1067,7 +1118,9 @@ def browser_help(srv):
   4. Navigation flow (every browser): on A, click "Site B" (top right) or
      "The protected page of site B": A's {HANDLER_PATH}go sends you through
      B's handler, which sets B's cookie first-party.
-  "Log out" logs out of one site only. To start over, log out on both sites.
+  5. "Log out" on one site: the home page it lands on carries the logout to the
+     other site (in browsers that allow third-party cookies; else a "Site B" link
+     carries it), and the other site never logs you back in.
   What happened: {b.error_log}
                  (one line per ticket: result=replaced/kept/rejected reason=...)
                  {b.access_log}

@@ -48,6 +48,7 @@ typedef struct {
     apr_bucket_brigade *pending;
     const char *tags;           /* the <script> tags to insert */
     apr_size_t tags_len;
+    ss_gen sent;                /* the generation the tags carry */
     int headers_done;
 } ss_filter_ctx;
 
@@ -89,7 +90,7 @@ static const char *ss_target_names(apr_pool_t *p, const ss_server_conf *conf,
  * carried), so every ticket has the same length: the tags are written in
  * place into one buffer sized up front. */
 static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
-                                  apr_size_t *len)
+                                  apr_size_t *len, ss_gen *sent)
 {
     static const char tail[] = SS_LOADER_TAIL;
     const ss_site *site = ss_request_site(r, conf);
@@ -118,11 +119,19 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
     if (!sealer || !conf->loader_heads || !(z = ss_load_session(r))) {
         return NULL;
     }
-    /* empty once "expiry" and empty entries are left out */
-    session = ss_session_encode(r->pool, z->entries);
-    if (!*session) {
-        return NULL;
+    /* a change made while handling this request (a login, a logout) gets
+     * its generation now, before mod_session saves the session */
+    *sent = ss_gen_sync(r, conf, z, NULL);
+    if (!sent->t) {
+        return NULL;        /* empty: no entries, no generation */
     }
+    if (conf->resend && ss_sent_matches(r, site, sent)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "no loader: generation %" APR_UINT64_T_FMT " was already sent",
+                      sent->t);
+        return NULL;        /* no news for the other sites */
+    }
+    session = ss_session_encode_except(r->pool, z->entries, conf->local);
     memset(&t, 0, sizeof(t));
     t.iat = apr_time_sec(r->request_time);
     t.mode = SS_MODE_SCRIPT;
@@ -267,8 +276,10 @@ apr_status_t ss_late_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  * are single-use and expire within SharedSessionTimeout, so a copy in the
  * browser's own cache hands nothing to anyone else; shared caches are what
  * must never keep a page with one user's tickets. */
-static void ss_fix_headers(request_rec *r)
+static void ss_fix_headers(request_rec *r, const ss_gen *sent)
 {
+    const ss_server_conf *conf = ss_conf(r->server);
+
     apr_table_t *tables[2];
     int i;
 
@@ -286,6 +297,8 @@ static void ss_fix_headers(request_rec *r)
     }
     apr_table_mergen(r->headers_out, "Vary", "Cookie");
     ss_late_headers_add(r)->private = 1;
+    /* what went out, so that the next pages send nothing until it changes */
+    ss_sent_set(r, conf, ss_request_site(r, conf), sent, 0);
 }
 
 static int ss_filter_wanted(ap_filter_t *f)
@@ -332,7 +345,7 @@ static apr_status_t ss_filter_pass(ap_filter_t *f, ss_filter_ctx *ctx,
     apr_status_t rv;
 
     if (!ctx->headers_done && !untouched_end) {
-        ss_fix_headers(f->r);
+        ss_fix_headers(f->r, &ctx->sent);
         ctx->headers_done = 1;
     }
     if (done) {
@@ -356,10 +369,12 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* one decision per response, however often the filter is in the
          * chain (SetOutputFilter here, AddOutputFilter there) */
         const char *tags;
+        ss_gen sent;
 
+        memset(&sent, 0, sizeof(sent));
         ss_filter_check_session(r);
         tags = !apr_table_get(r->notes, SS_FILTER_NOTE) && ss_filter_wanted(f)
-            ? ss_loader_tags(r, ss_conf(r->server), &tags_len) : NULL;
+            ? ss_loader_tags(r, ss_conf(r->server), &tags_len, &sent) : NULL;
 
         apr_table_setn(r->notes, SS_FILTER_NOTE, "1");
         if (!tags) {
@@ -372,6 +387,7 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ctx->pending = apr_brigade_create(r->pool, f->c->bucket_alloc);
         ctx->tags = tags;
         ctx->tags_len = tags_len;
+        ctx->sent = sent;
     }
 
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {

@@ -110,7 +110,7 @@ ss_server_conf *ss_conf(server_rec *s);
 const ss_site *ss_request_site(request_rec *r, const ss_server_conf *conf);
 const ss_site *ss_request_site_within(request_rec *r, const ss_server_conf *conf);
 const ss_site *ss_site_by_id(const ss_server_conf *conf, const char *id);
-int ss_session_is_empty(const session_rec *z);
+int ss_session_is_empty(const ss_server_conf *conf, const session_rec *z);
 session_rec *ss_load_session(request_rec *r);
 
 /* glue/ss_replay.c */
@@ -137,6 +137,23 @@ typedef struct ss_dir_conf {
 
 /* glue/ss_pull.c */
 int ss_pull_header_parser(request_rec *r);
+
+/* glue/ss_generation.c: generations of mod_session sessions */
+void ss_generation_hooks(void);     /* in pre_config: mod_session's hooks */
+/* z's generation as it stands (verified, not too far ahead), or t == 0 */
+ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_rec *z);
+/* The one stamp: when z's entries no longer match its generation (a login, a
+ * change, a logout that leaves a tombstone), a new one, T = max(now, loaded
+ * + 1), and z is made dirty (*stamped set).  Returns z's generation now;
+ * t == 0 for an empty session that never held anything, or without keys. */
+ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
+                   int *stamped);
+/* The site's "sent" cookie (__Host-sssent, sssent on http): 1 when it holds g */
+int ss_sent_matches(request_rec *r, const ss_site *self, const ss_gen *g);
+/* Remembers g for SharedSessionResend seconds (nothing when it is 0);
+ * cross_site: in a script answer, where only SameSite=None is stored */
+void ss_sent_set(request_rec *r, const ss_server_conf *conf, const ss_site *self,
+                 const ss_gen *g, int cross_site);
 
 /* glue/ss_filter.c */
 apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb);

@@ -103,6 +103,34 @@ static void ss_single_set_cookie(request_rec *r)
     }
 }
 
+/* Replaces z's entries by the incoming ones: the local keys stay as they
+ * are (and are never taken from a ticket); "expiry" is mod_session's; a
+ * generation that did not verify is dropped, so that the save stamps one. */
+static void ss_session_replace(session_rec *z, apr_table_t *incoming,
+                               const apr_array_header_t *local, int gen_trusted)
+{
+    const apr_array_header_t *arr = apr_table_elts(z->entries);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i;
+
+    for (i = arr->nelts - 1; i >= 0; i--) {
+        if (!ss_session_key_listed(local, e[i].key)) {
+            apr_table_unset(z->entries, e[i].key);
+            arr = apr_table_elts(z->entries);
+            e = (const apr_table_entry_t *)arr->elts;
+        }
+    }
+    arr = apr_table_elts(incoming);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        if (!ss_session_key_listed(local, e[i].key)
+            && (gen_trusted || strcmp(e[i].key, SS_GEN_ENTRY) != 0)) {
+            apr_table_set(z->entries, e[i].key, e[i].val);
+        }
+    }
+    z->dirty = 1;
+}
+
 static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *ticket,
                        apr_size_t len, ss_mode want, const ss_state_seen *seen,
                        ss_outcome *o)
@@ -110,6 +138,9 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
     const ss_site *site = ss_request_site(r, conf);
     const ss_site *src;
     const char *referer;
+    apr_table_t *incoming;
+    ss_gen tgen, dgen;
+    size_t dst_entries;
     session_rec *z;
     ss_ticket t;
 
@@ -202,14 +233,23 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
         o->reason = SS_R_STATE;
         return;
     }
-    o->was_empty = ss_session_is_empty(z);
-    if (!o->was_empty && conf->replace != SS_REPLACE_ALWAYS) {
+    o->was_empty = ss_session_is_empty(conf, z);
+    incoming = apr_table_make(r->pool, 8);
+    ss_session_decode(r->pool, t.session, incoming);
+    /* a generation counts up to the skew after the ticket was minted */
+    tgen = ss_gen_of_entries(r->pool, incoming, conf->local, conf->keys,
+                             SS_GEN_TICKET_LIMIT_US(t.iat));
+    dgen = ss_gen_current(r, conf, z);
+    ss_gen_pairs(r->pool, z->entries, conf->local, &dst_entries);
+    if (!ss_replace_wins(conf->replace, dst_entries, &dgen, &tgen)) {
         o->result = "kept";
+        if (tgen.t && ss_gen_compare(&tgen, &dgen) == 0) {
+            /* the same session: nothing to send back */
+            ss_sent_set(r, conf, site, &tgen, want == SS_MODE_SCRIPT);
+        }
         return;
     }
-    apr_table_clear(z->entries);
-    ss_session_decode(r->pool, t.session, z->entries);
-    z->dirty = 1;
+    ss_session_replace(z, incoming, conf->local, tgen.t != 0);
     if (ss_session_save_fn(r, z) != APR_SUCCESS) {
         o->reason = SS_R_NO_SESSION;
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLOGNO(01012)
@@ -217,6 +257,10 @@ static void ss_receive(request_rec *r, const ss_server_conf *conf, const char *t
                       "message above)");
         return;
     }
+    /* what was received is not news for the other sites: no loader sends
+     * it back (a generation stamped on save when the ticket had none) */
+    tgen = ss_gen_current(r, conf, z);
+    ss_sent_set(r, conf, site, &tgen, want == SS_MODE_SCRIPT);
     ss_single_set_cookie(r);
     o->result = "replaced";
     shared_session_run_replaced(r, t.src, site->id, o->was_empty);
@@ -441,8 +485,20 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
     ss_remove_session_filter(r);
 
     z = ss_load_session(r);
-    session = z ? ss_session_encode(r->pool, z->entries) : "";
-    if (!z) {
+    session = "";
+    if (z) {
+        int stamped = 0;
+
+        /* a tombstone travels too: a logout on this site logs the user out there */
+        if (ss_gen_sync(r, conf, z, &stamped).t) {
+            session = ss_session_encode_except(r->pool, z->entries, conf->local);
+        }
+        if (stamped && ss_session_save_fn(r, z) == APR_SUCCESS) {
+            /* mod_session's own filter is off on this answer */
+            ss_single_set_cookie(r);
+        }
+    }
+    else {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SSLOGNO(01022)
                       "mod_session is not on at %s: 'go' sends users across without "
                       "their session", conf->path);

@@ -15,8 +15,16 @@ rows=$(awk '/^## / { in_vec = ($0 == "## Test vectors") }
 # "ab" "cd", "ab" \<newline> "cd" and "ab" <newline> "cd" all read as "abcd"
 joined=$(tr '\n' ' ' < "$src" | sed 's/"[ \t\\]*"//g')
 
+# the generation digests of "Generations" (the D column) must be asserted by
+# test/unit/test_gen.c
+digests=$(awk '/^## / { in_gen = ($0 == "## Generations") }
+               in_gen && /^\| *`[0-9]+` *\|/' "$doc" \
+          | sed 's/ *| *$//; s/.*| *//; s/`//g')
+gensrc="$top/test/unit/test_gen.c"
+
 n=$(printf '%s\n' "$rows" | grep -c .)
-echo "1..$((n + 1))"
+ng=$(printf '%s\n' "$digests" | grep -c .)
+echo "1..$((n + 2 + ng))"
 if [ "$n" -gt 0 ]; then
     echo "ok 1 - docs/PROTOCOL.md has $n ticket vectors"
 else
@@ -33,5 +41,19 @@ printf '%s\n' "$rows" | grep . | while IFS= read -r row; do
         echo "ok $i - vector $short... is in test/unit/test_ticket.c"
     else
         echo "not ok $i - vector $short... of docs/PROTOCOL.md is not in test/unit/test_ticket.c"
+    fi
+done
+j=$((n + 2))
+if [ "$ng" -gt 0 ]; then
+    echo "ok $j - docs/PROTOCOL.md has $ng generation vectors"
+else
+    echo "not ok $j - no generation vectors (rows starting with a T) in \"Generations\" of docs/PROTOCOL.md"
+fi
+printf '%s\n' "$digests" | grep . | while IFS= read -r d; do
+    j=$((j + 1))
+    if printf '%s' "$d" | grep -q '^[0-9a-f]\{32\}$' && grep -qF "\"$d\"" "$gensrc"; then
+        echo "ok $j - generation vector $d is in test/unit/test_gen.c"
+    else
+        echo "not ok $j - generation vector $d of docs/PROTOCOL.md is not in test/unit/test_gen.c"
     fi
 done

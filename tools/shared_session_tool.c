@@ -22,6 +22,7 @@
 #include "ss_ticket.h"
 #include "ss_sites.h"
 #include "ss_session_codec.h"
+#include "ss_gen.h"
 #include "ss_url.h"
 
 #define TOOL_NAME      "shared-session-tool"
@@ -37,7 +38,8 @@ static const char tool_usage_text[] =
 "usage: " TOOL_NAME " keygen [--out FILE]\n"
 "       " TOOL_NAME " mint --key FILE --src SITE --dst SITE\n"
 "                           (--session 'k=v&...' | --cookie NAME=VALUE ...)\n"
-"                           [--nav NEXT [--state COOKIE_TEXT]] [--count N]\n"
+"                           [--nav NEXT [--state COOKIE_TEXT]] [--gen T|now]\n"
+"                           [--count N]\n"
 "                           [--iat UNIX] [--nonce HEX48]\n"
 "       " TOOL_NAME " inspect --key FILE [--key FILE ...] [--dst SITE]\n"
 "                           [--timeout SECONDS] [--now UNIX] [--show-session] TICKET\n"
@@ -62,10 +64,14 @@ static const char tool_usage_text[] =
 "  --state COOKIE_TEXT  bind the navigation ticket to the state cookie DST set for this\n"
 "                     flow (its value); without it the ticket is unbound, and receivers\n"
 "                     refuse it unless SharedSessionAcceptUnbound is On\n"
+"  --gen T|now        stamp the session (or cookies) with a generation made with the\n"
+"                     key: T in Unix microseconds, or now; the receiver replaces its\n"
+"                     session only with a newer one (SharedSessionReplace newer)\n"
 "  --count N          print N tickets, one per line, each with its own nonce\n"
 "  --timeout SECONDS  DST's SharedSessionTimeout, " TOOL_STR(SS_TIMEOUT_MIN) "-"
 TOOL_STR(SS_TIMEOUT_MAX) " (default " TOOL_STR(SS_TIMEOUT_DEFAULT) ")\n"
-"  --show-session     also print the session or the cookies (they may hold secrets)\n"
+"  --show-session     also print the session or the cookies (they may hold secrets);\n"
+"                     the generation is printed always, with whether it verifies\n"
 "  -h, --help         print this text\n"
 "\n"
 "  test options:\n"
@@ -77,7 +83,8 @@ TOOL_STR(SS_TIMEOUT_MAX) " (default " TOOL_STR(SS_TIMEOUT_DEFAULT) ")\n"
 
 enum {
     OPT_KEY = 256, OPT_SRC, OPT_DST, OPT_SESSION, OPT_NAV, OPT_COUNT, OPT_IAT,
-    OPT_NONCE, OPT_TIMEOUT, OPT_NOW, OPT_SHOW_SESSION, OPT_STATE, OPT_COOKIE, OPT_OUT
+    OPT_NONCE, OPT_TIMEOUT, OPT_NOW, OPT_SHOW_SESSION, OPT_STATE, OPT_COOKIE, OPT_OUT,
+    OPT_GEN
 };
 
 static const apr_getopt_option_t tool_keygen_opts[] = {
@@ -94,6 +101,7 @@ static const apr_getopt_option_t tool_mint_opts[] = {
     { "nav", OPT_NAV, 1, NULL },
     { "state", OPT_STATE, 1, NULL },
     { "cookie", OPT_COOKIE, 1, NULL },
+    { "gen", OPT_GEN, 1, NULL },
     { "count", OPT_COUNT, 1, NULL },
     { "iat", OPT_IAT, 1, NULL },
     { "nonce", OPT_NONCE, 1, NULL },
@@ -345,11 +353,36 @@ static int tool_state_text_valid(const char *s)
     return 1;
 }
 
+/* The session field with a generation at T (microseconds) appended, its
+ * digest made with the key over the field's own entries (docs/PROTOCOL.md,
+ * "Generations").  NULL after saying why. */
+static const char *tool_with_gen(apr_pool_t *p, const char *field, apr_uint64_t t,
+                                 const ss_key *key)
+{
+    apr_table_t *entries = apr_table_make(p, 8);
+    char text[SS_GEN_TEXT_MAX];
+    ss_gen_pair *pairs;
+    ss_gen g;
+    size_t n;
+
+    ss_session_decode(p, field, entries);
+    if (apr_table_get(entries, SS_GEN_ENTRY)) {
+        tool_usage_error("mint", "--gen: the session already carries " SS_GEN_ENTRY);
+        return NULL;
+    }
+    pairs = ss_gen_pairs(p, entries, NULL, &n);
+    g.t = t;
+    ss_gen_digest(g.d, key->gk, t, pairs, n);
+    ss_gen_format(&g, text);
+    return apr_pstrcat(p, field, "&" SS_GEN_ENTRY "=", text, NULL);
+}
+
 static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
 {
     apr_getopt_t *os = tool_getopt_init(p, "mint", argc, argv);
     const char *keyfile = NULL, *src = NULL, *dst = NULL, *session = NULL;
-    const char *nav = NULL, *nonce_hex = NULL, *state = NULL, *arg;
+    const char *nav = NULL, *nonce_hex = NULL, *state = NULL, *gen = NULL, *arg;
+    apr_uint64_t gen_t = 0;
     apr_array_header_t *cookies = apr_array_make(p, 2, sizeof(const char *));
     unsigned char nonce[SS_NONCE_BYTES];
     int64_t count = 1, iat = tool_now();
@@ -401,6 +434,9 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
             break;
         case OPT_NONCE:
             nonce_hex = arg;
+            break;
+        case OPT_GEN:
+            gen = arg;
             break;
         }
     }
@@ -465,6 +501,19 @@ static int tool_mint(apr_pool_t *p, int argc, const char *const *argv)
         return rc;
     }
 
+    if (gen) {
+        int64_t v = 0;
+
+        if (strcmp(gen, "now") && !tool_parse_int(gen, 1, INT64_MAX, &v)) {
+            sodium_memzero(&key, sizeof(key));
+            return tool_usage_error("mint", "--gen %s: not Unix microseconds or now", gen);
+        }
+        gen_t = strcmp(gen, "now") ? (apr_uint64_t)v : (apr_uint64_t)apr_time_now();
+        if (!(session = tool_with_gen(p, session, gen_t, &key))) {
+            sodium_memzero(&key, sizeof(key));
+            return TOOL_USAGE;
+        }
+    }
     t.iat = iat;
     t.mode = nav ? SS_MODE_NAVIGATION : SS_MODE_SCRIPT;
     t.next = nav ? nav : "";
@@ -577,6 +626,36 @@ static void tool_print_payload(const ss_ticket *t, int show_session)
         printf("%s: %" APR_SIZE_T_FMT " bytes (--show-session prints it)\n", field,
                strlen(t->session));
     }
+}
+
+/* The ticket's generation, which is no secret: T, D, and whether the
+ * receiver would count it (docs/PROTOCOL.md, "Generations"). */
+static void tool_print_gen(apr_pool_t *p, const ss_ticket *t, const ss_keyring *kr)
+{
+    apr_table_t *entries = apr_table_make(p, 8);
+    const char *text;
+    ss_gen_pair *pairs;
+    ss_gen g, trusted;
+    size_t n;
+
+    ss_session_decode(p, t->session, entries);
+    text = apr_table_get(entries, SS_GEN_ENTRY);
+    if (!text) {
+        printf("generation: none (older than any: it replaces only a session "
+               "without entries)\n");
+        return;
+    }
+    if (!ss_gen_parse(text, &g)) {
+        printf("generation: %s (malformed: counts as none)\n", text);
+        return;
+    }
+    pairs = ss_gen_pairs(p, entries, NULL, &n);
+    trusted = ss_gen_trusted(&g, kr, pairs, n, SS_GEN_TICKET_LIMIT_US(t->iat));
+    printf("generation: %s (%s)\n", text,
+           trusted.t ? (n ? "verifies" : "verifies; a logout (tombstone)")
+           : !ss_gen_verify(&g, kr, pairs, n)
+               ? "does not verify with these keys: counts as none"
+               : "more than 5 s after the second of iat: counts as none");
 }
 
 /* How a ticket reached inspect: the text alone, or the URL it travels in. */
@@ -719,6 +798,7 @@ static int tool_inspect(apr_pool_t *p, int argc, const char *const *argv)
     }
     if (authenticated) {
         tool_print_payload(&t, show_session);
+        tool_print_gen(p, &t, kr);
     }
     /* the receiver checks the route after the ticket's own checks */
     if (reason == SS_OK && targ.route && targ.route != (int)t.mode) {

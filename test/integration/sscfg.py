@@ -126,12 +126,18 @@ SharedSessionKeyFile {key}
     return mods
 
 
-def parse_session(value):
-    """X-Session header value -> dict (without mod_session's expiry)."""
+GEN = "shared-session-gen"
+
+
+def parse_session(value, with_gen=False):
+    """X-Session header value -> dict (without mod_session's expiry, and
+    without the session's generation unless with_gen)."""
     if value in (None, "", "(null)"):
         return {}
     d = dict(urllib.parse.parse_qsl(value, keep_blank_values=True))
     d.pop("expiry", None)
+    if not with_gen:
+        d.pop(GEN, None)
     return d
 
 
@@ -214,12 +220,12 @@ class Client:
                                host=host or self.host_header,
                                headers=self._headers(cookie, referer, origin, extra, state))
 
-    def page(self, cookie):
+    def page(self, cookie, with_gen=False):
         """B's session as seen by the next request with this cookie."""
         r = pyhttpd.request(self.port, "/page.txt", host=self.host_header,
                             headers=[("Cookie", cookie)] if cookie else [])
         assert r.status == 200, r
-        return parse_session(r.header("X-Session"))
+        return parse_session(r.header("X-Session"), with_gen)
 
     def set_session(self, query, cookie=None):
         """Gives this site a session (through mod_session's SessionHeader);

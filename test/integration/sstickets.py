@@ -136,3 +136,42 @@ def flip_char(ticket, pos):
     c = ticket[pos]
     repl = alphabet[(alphabet.index(c) + 1) % 64]
     return ticket[:pos] + repl + ticket[pos + 1:]
+
+
+# Generations (docs/PROTOCOL.md, "Generations"): shared-session-gen = T.D
+GEN_ENTRY = "shared-session-gen"
+
+
+def gen_digest(key, t, entries):
+    """D (32 hex digits) of T and the entries (a dict of decoded strings;
+    expiry, the generation itself and local keys already left out)."""
+    msg = str(t).encode() + b"\0"
+    for k, v in sorted((k.encode(), v.encode()) for k, v in entries.items()):
+        msg += k + b"\0" + v + b"\0"
+    return sodium.crypto_generichash_blake2b_salt_personal(
+        msg, digest_size=16, key=kdf(32, 3, key)).hex()
+
+
+def gen_of(session):
+    """(T, D) of a session dict's generation, or None."""
+    text = session.get(GEN_ENTRY)
+    if not text:
+        return None
+    t, d = text.split(".")
+    return int(t), d
+
+
+def gen_verifies(key, session, local=()):
+    """True when the session dict carries a generation whose D is the digest
+    of its other entries under key."""
+    g = gen_of(session)
+    if not g:
+        return False
+    rest = {k: v for k, v in session.items()
+            if k not in (GEN_ENTRY, "expiry") and k not in local and k and v}
+    return gen_digest(key, g[0], rest) == g[1]
+
+
+def gen_text(key, t, entries):
+    """The value of shared-session-gen for these entries at T."""
+    return f"{t}.{gen_digest(key, t, entries)}"

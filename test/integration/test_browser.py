@@ -207,7 +207,7 @@ def assert_b_cookie(driver, srv):
     """B's session cookie as B's configuration asked for it:
     SessionCookieName session path=/;Secure;HttpOnly;SameSite=None,
     SessionMaxAge MAX_AGE."""
-    cookies = cookies_of(driver, srv.b.host)
+    cookies = [c for c in cookies_of(driver, srv.b.host) if c["name"] == demo.COOKIE_NAME]
     assert len(cookies) == 1, cookies
     c = cookies[0]
     assert c["name"] == demo.COOKIE_NAME, c
@@ -232,27 +232,108 @@ def assert_logs_clean(srv):
 # ---------------------------------------------------------------------------
 # Tests
 
+def loader_tags_in_page(driver):
+    """The loader <script> elements of the page the browser shows."""
+    return driver.execute_script(
+        "return document.querySelectorAll('script[src*=\"/shared-session/\"]').length")
+
+
 def test_script_flow_with_third_party_cookies_allowed(sites, chromium):
-    """Log in on A, load A's page (its loader sets B's cookie), then open B:
-    B greets the user without a login."""
+    """Log in on A: the page the login lands on carries the loader, which
+    sets B's cookie; A remembers it sent that session, so its next page
+    carries none; then open B: B greets the user without a login."""
     srv = sites
     d = chromium(third_party_cookies=True)
     before = len(access_lines(srv.b, LOADER_LINE))
-    log_in(d, srv.a)                # A's protected page carries the loader too
-    wait_loader_requests(srv, d, before + 1)
-    d.get(srv.a.url("/"))
-    lines = wait_loader_requests(srv, d, before + 2)[before:]
-    first, second = fields(lines[0]), fields(lines[1])
+    log_in(d, srv.a)                # A's protected page carries the loader
+    lines = wait_loader_requests(srv, d, before + 1)[before:]
+    first = fields(lines[0])
     assert first["result"] == "replaced" and first["was_empty"] == "1", lines
+    # (the loader's referrerpolicy="origin": A's origin, not the page)
     assert first["referer"] == srv.a.url("/") and first["src"] == srv.a.site_id, lines
-    # the second loader came with the cookie the first one set: the browser
-    # stored and sends B's cookie in a third-party context
-    assert second["result"] == "kept" and second["was_empty"] == "0", lines
     assert cookies_of(d, srv.b.host), browser_cookies(d)
+    # an unchanged session is no news: A's next page has no loader
+    assert "__Host-sssent" in [c["name"] for c in cookies_of(d, srv.a.host)], \
+        browser_cookies(d)
+    d.get(srv.a.url("/"))
+    assert loader_tags_in_page(d) == 0, d.page_source[:2000]
 
     d.get(srv.b.url("/private/"))
     assert d.current_url == srv.b.url("/private/")
     assert greeting(d) == demo.DEMO_USER, d.page_source[:2000]
+    assert len(access_lines(srv.b, LOADER_LINE)) == before + 1
+    assert_logs_clean(srv)
+
+
+def log_out(driver, site):
+    """Clicks the logout link of the page shown; lands on site's home page."""
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.ID, "logout").click()
+    wait_for(lambda: driver.current_url == site.url("/"),
+             f"the logout to land on {site.url('/')} (at {driver.current_url})")
+
+
+def test_logout_spreads_with_third_party_cookies_allowed(sites, chromium):
+    """Log in on A, B logged in; log out on A: the one page on A the logout
+    lands on carries it to B, B is logged out; opening B afterwards never
+    logs A back in."""
+    srv = sites
+    d = chromium(third_party_cookies=True)
+    before = len(access_lines(srv.b, LOADER_LINE))
+    log_in(d, srv.a)
+    wait_loader_requests(srv, d, before + 1)
+    d.get(srv.b.url("/private/"))
+    assert greeting(d) == demo.DEMO_USER, d.page_source[:2000]
+
+    d.get(srv.a.url("/private/"))
+    log_out(d, srv.a)
+    lines = wait_loader_requests(srv, d, before + 2)[before:]
+    f = fields(lines[1])
+    assert (f["result"], f["reason"], f["was_empty"]) == ("replaced", "-", "0"), lines
+    d.get(srv.b.url("/private/"))
+    assert greeting(d) is None and shows_login_form(d), d.page_source[:2000]
+
+    # B's pages carry nothing back (B holds A's logout), A stays logged out
+    a_loaders = len(access_lines(srv.a, LOADER_LINE))
+    d.get(srv.b.url("/"))
+    assert loader_tags_in_page(d) == 0, d.page_source[:2000]
+    d.get(srv.a.url("/private/"))
+    assert greeting(d) is None and shows_login_form(d), d.page_source[:2000]
+    assert len(access_lines(srv.a, LOADER_LINE)) == a_loaders
+    assert_logs_clean(srv)
+
+
+def test_logout_spreads_through_navigation_with_third_party_cookies_blocked(sites, chromium):
+    """The same in a browser that blocks third-party cookies: the login
+    reaches B through A's go link, and so does the logout."""
+    from selenium.webdriver.common.by import By
+    srv = sites
+    d = chromium(third_party_cookies=False)
+    log_in(d, srv.a)
+    d.get(srv.a.url("/"))
+    d.find_element(By.ID, "private-other").click()
+    wait_for(lambda: d.current_url == srv.b.url("/private/")
+             and greeting(d) == demo.DEMO_USER,
+             f"the go link to land on B's protected page greeting {demo.DEMO_USER}")
+
+    d.get(srv.a.url("/private/"))
+    log_out(d, srv.a)
+    navs = len(access_lines(srv.b, NAV_LINE))
+    # A's link to B through go carries A's emptied session
+    d.find_element(By.ID, "switch").click()
+    wait_for(lambda: d.current_url == srv.b.url("/"), f"B's home page (at {d.current_url})")
+    nav = wait_for(lambda: access_lines(srv.b, NAV_LINE)[navs:], "the navigation ticket")
+    f = fields(nav[0])
+    assert (f["result"], f["reason"]) == ("replaced", "-"), nav
+    d.get(srv.b.url("/private/"))
+    assert greeting(d) is None and shows_login_form(d), d.page_source[:2000]
+
+    # and B's link back to A does not log A in again
+    d.get(srv.b.url("/"))
+    d.find_element(By.ID, "switch").click()
+    wait_for(lambda: d.current_url == srv.a.url("/"), f"A's home page (at {d.current_url})")
+    d.get(srv.a.url("/private/"))
+    assert greeting(d) is None and shows_login_form(d), d.page_source[:2000]
     assert_logs_clean(srv)
 
 
@@ -265,15 +346,14 @@ def test_third_party_cookies_blocked_script_fails_navigation_works(sites, chromi
     d = chromium(third_party_cookies=False)
     before = len(access_lines(srv.b, LOADER_LINE))
     log_in(d, srv.a)
-    wait_loader_requests(srv, d, before + 1)
+    lines = wait_loader_requests(srv, d, before + 1)[before:]
+    # B replaced its session and sent the cookie ...
+    f = fields(lines[0])
+    assert f["result"] == "replaced" and f["reason"] == "-" and f["was_empty"] == "1", lines
+    # ... but the browser never stored it; A counts it as sent all the same
+    # (until its sssent cookie expires: the README says so)
     d.get(srv.a.url("/"))
-    lines = wait_loader_requests(srv, d, before + 2)[before:]
-    # B replaced its session both times and sent the cookie ...
-    for line in lines:
-        f = fields(line)
-        assert f["result"] == "replaced" and f["reason"] == "-", lines
-        # ... but the second request came without it: it was never stored
-        assert f["was_empty"] == "1", lines
+    assert loader_tags_in_page(d) == 0, d.page_source[:2000]
     assert cookies_of(d, srv.b.host) == [], browser_cookies(d)
 
     d.get(srv.b.url("/private/"))
@@ -298,9 +378,9 @@ def test_third_party_cookies_blocked_script_fails_navigation_works(sites, chromi
     assert f["status"] == "303" and f["result"] == "replaced", nav
     # the flow went through B's start, which bound it to this browser
     assert access_lines(srv.b, START_LINE), srv.b.access_log.read_text()
-    # B's session cookie; the flow's state cookie is gone again
-    assert [c["name"] for c in cookies_of(d, srv.b.host)] == [demo.COOKIE_NAME], \
-        browser_cookies(d)
+    # B's session cookie and what B received; the flow's state cookie is gone
+    assert sorted(c["name"] for c in cookies_of(d, srv.b.host)) == \
+        ["__Host-sssent", demo.COOKIE_NAME], browser_cookies(d)
     assert_logs_clean(srv)
 
 
@@ -324,8 +404,15 @@ def test_b_cookie_has_the_attributes_of_b_configuration(sites, chromium, flow):
                  and d.current_url == srv.b.url("/private/"),
                  f"B's protected page through the go link (at {d.current_url})")
     assert_b_cookie(d, srv)
+    # what B received, remembered in B's own cookie: stored in a script
+    # answer too (SameSite=None; Secure there), host-only, HttpOnly
+    sent = [c for c in cookies_of(d, srv.b.host) if c["name"] == "__Host-sssent"]
+    assert len(sent) == 1, browser_cookies(d)
+    assert sent[0]["sameSite"] == ("None" if flow == "script" else "Lax"), sent
+    assert sent[0]["secure"] and sent[0]["httpOnly"] and sent[0]["path"] == "/", sent
+    assert sent[0]["domain"] == srv.b.host and not sent[0]["session"], sent
     # A's own cookie follows A's configuration the same way
-    a = cookies_of(d, srv.a.host)
+    a = [c for c in cookies_of(d, srv.a.host) if c["name"] == demo.COOKIE_NAME]
     assert len(a) == 1 and a[0]["sameSite"] == "None" and a[0]["secure"], a
     assert_logs_clean(srv)
 

@@ -28,11 +28,14 @@ import demo  # noqa: E402
 
 STEP_TITLES = {
     1: r"Log in on site A \(https://localhost:\d+\) as demo/demo",
-    2: r"A's home page carries the loader <script> for site B",
+    2: r"The page the login lands on carries the loader <script> for site B \(once: "
+       r"unchanged pages carry none\)",
     3: r"The browser fetches the loader from B \(Referer: A\): B sets its own cookie",
     4: r"B's protected page \(https://127\.0\.0\.1:\d+/private/\) greets demo",
     5: r"Log in on A, follow A's link to site B: 303 to B's start, 303 back to A's go "
        r"with B's state, 303 to B's handler, 303 to B's protected page, which greets demo",
+    6: r"Log out on A: A's next page carries the logout to B, and B's pages never log A "
+       r"back in",
 }
 
 
@@ -89,7 +92,7 @@ def test_demo_check_walkthrough_passes(gen_dir, module_so, tool):
         assert re.search(rf"^\[{n}\] {title}", out, re.M), f"step {n} title missing:\n{out}"
         assert re.search(rf"^\[{n}\] OK$", out, re.M), f"step {n} not OK:\n{out}"
     assert "FAIL" not in out, out
-    assert "walkthrough: 5/5 steps OK" in out, out
+    assert "walkthrough: 6/6 steps OK" in out, out
     # what a newcomer is shown along the way
     assert re.search(r'<script src="https://127\.0\.0\.1:\d+/shared-session/[^"]+\.js" async="async" '
                      r'referrerpolicy="origin"></script>', out), out
@@ -142,7 +145,7 @@ def test_demo_stays_up_until_ctrl_c(gen_dir, module_so, tool):
                 break
         text = "".join(out)
         assert "Press Ctrl-C to stop the demo." in text, text
-        assert "walkthrough: 5/5 steps OK" in text, text
+        assert "walkthrough: 6/6 steps OK" in text, text
         # the browser instructions name both sites and both flows
         assert f"https://localhost:{port_a}/" in text and f"https://127.0.0.1:{port_b}/" in text
         assert "Accept the self-signed certificate" in text, text
@@ -208,7 +211,8 @@ def test_walkthrough_reports_failures(gen_dir, module_so, tool, monkeypatch, cap
     assert re.search(r"^\[3\] FAIL: expected 200 with B's Set-Cookie", out, re.M), out
     assert re.search(r"^\[4\] FAIL: not run, step 3 failed", out, re.M), out
     assert re.search(r"^\[5\] FAIL: ", out, re.M), out
-    assert "walkthrough: 2/5 steps OK - FAILED" in out, out
+    assert re.search(r"^\[6\] FAIL: not run, step 3 failed", out, re.M), out
+    assert "walkthrough: 2/6 steps OK - FAILED" in out, out
     pid = apache_pid(out)
     assert not pyhttpd.pid_alive(pid)
     b_log = open(os.path.join(root, "logs", "b_error_log")).read()

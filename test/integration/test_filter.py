@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 import pytest
 
 import sscfg
+import sstickets
 from filterdata import loader
 from filterdata.loader import MARK, served
 from pyhttpd import Httpd, children_of, cookie_pair, request
@@ -374,7 +375,11 @@ def test_tickets_open_on_their_destination(site, tool, keys):
         assert f["_rc"] == 0, f["_out"]
         assert f["result"] == "ok" and f["mode"] == "script", f["_out"]
         assert f["src"] == "a.test" and f["dst"] == dst, f["_out"]
-        assert loader.parse_session(f["session"]) == {"user": "alice", "role": "admin"}
+        got = loader.parse_session(f["session"])
+        # A's session with the generation it was given on this page
+        assert sstickets.gen_verifies(sstickets.key_from_file(keys["key1"]), got), got
+        got.pop(sstickets.GEN_ENTRY)
+        assert got == {"user": "alice", "role": "admin"}
         # another destination cannot open it
         other = "c.test" if dst == "b.test" else "b.test"
         assert loader.inspect_fields(tool, keys["key1"], other, ticket)["_rc"] != 0
@@ -736,11 +741,14 @@ def test_failed_login_has_no_loader(site):
 
 # ---------------------------------------------------------------------------
 # Ticket size: 6000 characters at most (docs/PROTOCOL.md, "Limits").  A ticket
-# from a.test is base64url(63 + len(session) bytes): a session of 4437 bytes
-# makes 6000 characters, one more byte 6002.
+# from a.test is base64url(63 + len(session field) bytes): a field of 4437
+# bytes makes 6000 characters, one more byte 6002.  The field carries the
+# session's generation too: "&shared-session-gen=" and T.D (16 + 1 + 32).
+GEN_FIELD = len("&shared-session-gen=") + 16 + 1 + 32
+
 
 def test_largest_ticket_is_inserted(site, tool, keys):
-    value = "x" * (4437 - len("user="))
+    value = "x" * (4437 - len("user=") - GEN_FIELD)
     r = get(site, "/f/head.html", cookie=f"session=user={value}")
     tags = expect_tags(r.body, HEAD_DOC, ["http://b.test", "http://c.test"])
     assert all(len(t[2]) == 6000 for t in tags), [len(t[2]) for t in tags]
@@ -752,7 +760,7 @@ def test_largest_ticket_is_inserted(site, tool, keys):
 
 def test_too_large_ticket_is_left_out(site):
     site.allow("MSS02001")
-    value = "x" * (4438 - len("user="))
+    value = "x" * (4438 - len("user=") - GEN_FIELD)
     r = get(site, "/f/head.html", cookie=f"session=user={value}")
     assert_untouched(site, r, "/f/head.html")
     m = site.wait_error_log(r"\[shared_session:warn\].*MSS02001: .*b\.test")

@@ -136,6 +136,22 @@ def test_go_bounces_to_start(site):
     assert m and m.group("origin") == "http://b.test", loc
     q = urllib.parse.parse_qs(m.group("query"))
     assert q == {"from": ["a.test"], "to": ["/some/page?x=1"]}, loc
+
+
+def test_go_stamps_a_session_without_generation_once(site, keys):
+    """A session that carries no generation (made before generations, or
+    edited by hand) gets one in go, saved with it, so that what travels is
+    what A holds; a session that carries a valid one is not written."""
+    r = go(site, query="to=http://b.test/some/page?x=1")
+    assert START_LOC.match(assert_see_other(r) or "")
+    sc = r.set_cookies("session")
+    assert len(sc) == 1, r
+    held = loader.parse_session(cookie_pair(sc[0]).split("=", 1)[1])
+    assert held.pop(sstickets.GEN_ENTRY, None) and held == {"user": "alice"}, sc
+    assert sstickets.gen_verifies(sstickets.key_from_file(keys["key1"]),
+                                  loader.parse_session(cookie_pair(sc[0]).split("=", 1)[1]))
+    r = go(site, query="to=http://b.test/some/page?x=1", cookie=cookie_pair(sc[0]))
+    assert START_LOC.match(assert_see_other(r) or "")
     assert r.header_all("Set-Cookie") == [], r
 
 
@@ -158,7 +174,10 @@ def test_go_mints_a_bound_navigation_ticket(site, keys):
     assert f["version"] == 2 and f["mode"] == sstickets.MODE_NAVIGATION, f
     assert sstickets.b64url(f["state"]) == s, f
     assert f["next"] == "/some/page?x=1" and f["src"] == "a.test", f
-    assert f["session"] == {"user": "alice"}
+    # A's session and its generation, which verifies
+    assert sstickets.gen_verifies(sstickets.key_from_file(keys["key1"]), f["session"]), f
+    assert {k: v for k, v in f["session"].items() if k != sstickets.GEN_ENTRY} == \
+        {"user": "alice"}
     # for b.test only
     with pytest.raises(Exception):
         sstickets.open_(sstickets.key_from_file(keys["key1"]), "c.test", ticket)

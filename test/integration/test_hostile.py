@@ -45,7 +45,17 @@ from sscfg import Client
 TIMEOUT = 30                 # SharedSessionTimeout: the default
 NEXT = "/after?x=1"          # the next of the navigation tickets used here
 B_ENTRIES = {"user": "bob", "cart": "3"}
-A_SESSION = "asess=user=alice"
+
+
+def a_session(keys):
+    """A's session cookie as A holds it: with its generation, so that go
+    carries it as it is (a session without one would be stamped and
+    written first)."""
+    gen = sstickets.gen_text(sstickets.key_from_file(keys["key1"]), 1700000000000000,
+                             {"user": "alice"})
+    return f"asess=user=alice&shared-session-gen={gen}"
+
+
 PLANTED = "bsess=user=mallory"
 
 
@@ -184,7 +194,7 @@ class Ctx:
         path = "/shared-session/go" + (f"?{query}" if query else "")
         # A has a session (go would mint a ticket); B's cookie rides along
         return Req(path, host="a.test", method=method, body=body,
-                   headers=[("Cookie", f"{A_SESSION}; {self.mine}")])
+                   headers=[("Cookie", f"{a_session(self.keys)}; {self.mine}")])
 
 
 # ---------------------------------------------------------------------------
@@ -658,7 +668,7 @@ def test_forensic_log_hides_ticket_and_state(hardened, tool, keys):
     r1 = b.script(ts)
     r2 = b.navigate(tn)
     r3 = request(hardened.port, f"/shared-session/go?to=http%3A%2F%2Fb.test%2F&state={s}",
-                 host=f"a.test:{hardened.port}", headers=[("Cookie", A_SESSION)])
+                 host=f"a.test:{hardened.port}", headers=[("Cookie", a_session(keys))])
     assert r1.status == 200 and r2.status == 303 and r3.status == 303, (r1, r2, r3)
     forensic = hardened.logs / "forensic_log"
     for _ in range(100):
@@ -690,7 +700,7 @@ def test_forensic_log_hides_ticket_of_a_path_core_normalises(hardened, tool, key
     host = f"a.test:{hardened.port}" if "go?" in form else f"b.test:{hardened.port}"
     forensic = hardened.logs / "forensic_log"
     before = forensic.read_text(errors="replace").count("\n") if forensic.exists() else 0
-    r = request(hardened.port, path, host=host, headers=[("Cookie", A_SESSION)])
+    r = request(hardened.port, path, host=host, headers=[("Cookie", a_session(keys))])
     assert r.status in (200, 303), r
     for _ in range(100):
         if forensic.exists() and forensic.read_text(errors="replace").count("\n") >= before + 2:

@@ -598,7 +598,7 @@ def test_quick_start_demo_check(readme_dir, module_so, tool):
               "--port-a", pa, "--port-b", pb, "--dir", d], check=False,
              cwd=pyhttpd.TOP, env=dict(os.environ, SS_BUILD=str(pyhttpd.BUILD)))
     assert cp.returncode == 0, cp.stdout
-    assert "walkthrough: 5/5 steps OK" in cp.stdout, cp.stdout
+    assert "walkthrough: 6/6 steps OK" in cp.stdout, cp.stdout
     m = re.search(r"apache2 \(pid (\d+)\) stopped", cp.stdout)
     assert m and not pyhttpd.pid_alive(int(m.group(1))), cp.stdout
 
@@ -893,20 +893,26 @@ def test_directive_example(blk, readme_dir, module_so, site_key):
 
 
 def test_every_directive_has_an_example():
-    """One directive-example per directive of the reference, and the
-    reference names every directive of shared_session.conf."""
+    """One directive-example per directive of the reference (a deprecated
+    one, which configtest warns about, has none), and the reference names
+    every directive of shared_session.conf."""
     documented = {b.heading for b in DIRECTIVE_BLOCKS}
-    sections = set()
-    in_ref = False
+    sections, deprecated = set(), set()
+    in_ref, current = False, None
     for line in README_TEXT.splitlines():
         h = HEADING_RE.match(line)
         if h and len(h.group(1)) == 2:
             in_ref = h.group(2) == "Directive reference"
         elif h and in_ref and h.group(2).startswith("SharedSession"):
-            sections.add(h.group(2))
+            current = h.group(2)
+            sections.add(current)
+        elif in_ref and current and line.startswith("| Description | Deprecated"):
+            deprecated.add(current)
     conf = (pyhttpd.TOP / "shared_session.conf").read_text()
     in_conf = set(re.findall(r"^# (SharedSession\w+)\s*$", conf, re.M))
-    assert sections == documented == in_conf, (sections, documented, in_conf)
+    assert sections == in_conf, (sections, in_conf)
+    assert sections - deprecated == documented, (sections, deprecated, documented)
+    assert deprecated == {"SharedSessionAlwaysReplace"}, deprecated
 
 
 # ---------------------------------------------------------------------------
@@ -1055,14 +1061,17 @@ def test_vhost_crypto(crypto_sites, site_key):
     assert "alice" not in b_cookie          # encrypted
     assert probe_session(s, s.b, s.a, b_cookie, site_key) == {"user": "alice"}
     # "A cookie B cannot decrypt counts as an empty session: a ticket still
-    # replaces it, and exactly one Set-Cookie goes out."  mod_session logs
+    # replaces it, and exactly one Set-Cookie for it goes out" (beside the
+    # site's own note of the generation it received).  mod_session logs
     # that it cannot decode that cookie (AH01817; AH01842 is
     # mod_session_crypto's "decrypt session failed"): expected here.
     s.h.allow("AH01817", "AH01842")
     name = expected_cookie(vhost_text)[0]
     r, again = script_receive(s, site_key, vhost_text, session="user=bob",
                               cookie=f"{name}=bm90IGVuY3J5cHRlZA")
-    assert len(r.header_all("Set-Cookie")) == 1, r
+    assert len(r.set_cookies(name)) == 1, r
+    assert [c.split("=")[0] for c in r.header_all("Set-Cookie")] == \
+        [name, "__Host-sssent"], r
     assert probe_session(s, s.b, s.a, again, site_key) == {"user": "bob"}
 
 
@@ -1169,6 +1178,7 @@ LOGIN_PAGE = PAGE.format(title="Log in", body="""<form method="post" action="/do
 <input name="httpd_username"><input type="password" name="httpd_password">
 </form>""")
 MEMBERS_PAGE = PAGE.format(title="Members", body="<p>Welcome, member.</p>")
+BYE_PAGE = PAGE.format(title="Bye", body="<p>Logged out.</p>")
 MEMBER, MEMBER_PW = "alice", "wonderland"
 
 
@@ -1182,12 +1192,14 @@ def auth_sites(readme_dir, tls, site_key, module_so):
         shutil.chown(pw, "root", pyhttpd.RUN_USER)
     os.chmod(pw, 0o640 if pyhttpd.IS_ROOT else 0o600)
     s = start_sites(readme_dir, tls, "authform",
-                    [block("server-cookie").text], [block("vhost-auth-form").text],
+                    [block("server-cookie").text],
+                    [block("vhost-auth-form").text + "\n" + block("auth-form-logout").text],
                     modules=["auth_form", "request", "session_crypto", "authn_core",
                              "authn_file", "authz_user"],
                     values={"key": site_key, "htpasswd": pw},
                     pages=[("htdocs/login.html", LOGIN_PAGE),
-                           ("htdocs/members/index.html", MEMBERS_PAGE)])
+                           ("htdocs/members/index.html", MEMBERS_PAGE),
+                           ("htdocs/bye.html", BYE_PAGE)])
     yield s
     stop_sites(s)
 
@@ -1224,6 +1236,62 @@ def test_vhost_auth_form(auth_sites, site_key):
     b_cookie = received_cookie(r, vhost_text)
     r = s.b.get(success, cookie=b_cookie)
     assert r.status == 200 and b"Welcome, member." in r.body, r
+
+
+def with_sent(resp, cookie):
+    """cookie plus the site's __Host-sssent from a script answer on an https
+    site: SameSite=None; Secure, so that a browser stores it there."""
+    sc = resp.set_cookies("__Host-sssent")
+    assert len(sc) == 1, resp
+    attrs = cookie_attrs(sc[0])
+    assert attrs.get("samesite") == "None" and "secure" in attrs and "httponly" in attrs, sc
+    assert attrs.get("path") == "/" and "domain" not in attrs, sc
+    return f"{cookie}; {cookie_pair(sc[0])}"
+
+
+def test_auth_form_logout_spreads(auth_sites, site_key):
+    """Log in on A, B logged in by the loader; log out on A, one page on A
+    (where the logout sends the user): B is logged out, and B's pages never
+    log A back in."""
+    s = auth_sites
+    vhost_text = block("vhost-auth-form").text
+    logout_text = block("auth-form-logout").text
+    success = directive_args(vhost_text, "AuthFormLoginSuccessLocation")[0]
+    bye = directive_args(logout_text, "AuthFormLogoutLocation")[0]
+    logout = directive_args(logout_text, "<Location")[0].strip('">')
+
+    form = urllib.parse.urlencode({"httpd_username": MEMBER, "httpd_password": MEMBER_PW})
+    r = s.a.get("/dologin", method="POST", body=form, referer=s.a.origin + "/login.html",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    a_cookie = received_cookie(r, vhost_text)
+    r = s.a.get(success, cookie=a_cookie)
+    (ticket,) = loader_tickets(r, s.b)
+    r = s.b.get(f"/shared-session/{ticket}.js", referer=s.a.origin + "/")
+    b_cookie = received_cookie(r, vhost_text)
+    assert s.b.get(success, cookie=b_cookie).status == 200
+    # B remembers what it received (its own small cookie, stored from the
+    # script answer): a page of B sends nothing back
+    b_cookie = with_sent(r, b_cookie)
+    assert loader_tickets(s.b.get(success, cookie=b_cookie), s.a) == []
+
+    # log out on A: mod_auth_form empties the session, the module keeps a
+    # tombstone, the page the logout sends the user to carries it
+    r = s.a.get(logout, cookie=a_cookie)
+    assert r.status in (302, 303, 307) and r.header("Location", "").endswith(bye), r
+    a_cookie = received_cookie(r, vhost_text)
+    assert s.a.get(success, cookie=a_cookie).status == 401
+    r = s.a.get(bye, cookie=a_cookie)
+    (ticket,) = loader_tickets(r, s.b)
+    r = s.b.get(f"/shared-session/{ticket}.js", referer=s.a.origin + "/",
+                cookie=b_cookie)
+    e = s.h.access_entry(r)
+    assert (e["result"], e["reason"]) == ("replaced", "-"), e
+    b_cookie = with_sent(r, received_cookie(r, vhost_text))
+    assert s.b.get(success, cookie=b_cookie).status == 401
+
+    # B's pages afterwards: no loader (B holds A's tombstone), A stays logged out
+    assert loader_tickets(s.b.get(bye, cookie=b_cookie), s.a) == []
+    assert s.a.get(success, cookie=a_cookie).status == 401
 
 
 # ---------------------------------------------------------------------------
@@ -1505,6 +1573,7 @@ HANDLERS = {
     "vhost-dbd": [test_vhost_dbd],
     "server-redis": [test_server_redis],
     "vhost-auth-form": [test_vhost_auth_form],
+    "auth-form-logout": [test_auth_form_logout_spreads],
     "hook": [test_hook_block_compiles_as_written, test_hook],
     "directive-example": [test_directive_example, test_every_directive_has_an_example],
     "troubleshooting-log": [test_troubleshooting_log],

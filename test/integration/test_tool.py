@@ -608,3 +608,68 @@ def test_help_names_the_new_options(tool):
     for text in ("--out FILE", "--state COOKIE_TEXT", "--cookie NAME=VALUE",
                  "1-3600 (default 30)", "TICKET.js"):
         assert text in cp.stdout, text
+
+
+# ---------------------------------------------------------------------------
+# Generations (docs/PROTOCOL.md, "Generations"): mint --gen, inspect's line.
+
+def vector_key_file(tmp_path):
+    path = tmp_path / "vector.key"
+    path.write_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_mint_gen_gives_the_digest_vectors(tool, tmp_path):
+    key = vector_key_file(tmp_path)
+    t = tool.run("mint", "--key", key, "--src", VEC_SRC, "--dst", VEC_DST,
+                 "--session", "user=alice&role=admin", "--gen", "1700000000000000").stdout.strip()
+    cp = tool.run("inspect", "--key", key, "--dst", VEC_DST, "--show-session", t)
+    f = fields(cp.stdout)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert f["session"] == ("user=alice&role=admin&shared-session-gen="
+                            "1700000000000000.c7cdf77128ef8ac30e6dca9a13ee4ec7"), cp.stdout
+    assert f["generation"] == "1700000000000000.c7cdf77128ef8ac30e6dca9a13ee4ec7 (verifies)"
+    # the version-2 vector's generation verifies too
+    cp = tool.run("inspect", "--key", key, "--dst", VEC_DST, "--now", str(VEC_IAT), VEC_V2)
+    assert fields(cp.stdout)["generation"].endswith("(verifies)"), cp.stdout
+
+
+def test_inspect_generation_verdicts(tool, keys, tmp_path):
+    now_us = int(time.time() * 1e6)
+    cp = tool.inspect(keys["key1"], "b.test",
+                      tool.mint(keys["key1"], "a.test", "b.test", session="user=a"))
+    assert fields(cp.stdout)["generation"].startswith("none"), cp.stdout
+    # made with another key: the receiver counts it as none
+    other = tool.run("mint", "--key", keys["key2"], "--src", "a.test", "--dst", "b.test",
+                     "--session", "user=a", "--gen", "now").stdout.strip()
+    cp = tool.run("inspect", "--key", keys["key1"], "--key", keys["key2"], "--dst", "b.test",
+                  other)
+    assert fields(cp.stdout)["generation"].endswith("(verifies)"), cp.stdout
+    session = "user=a&shared-session-gen=" + sstickets.gen_text(
+        sstickets.key_from_file(keys["key2"]), now_us, {"user": "a"})
+    t = tool.mint(keys["key1"], "a.test", "b.test", session=session)
+    cp = tool.inspect(keys["key1"], "b.test", t)
+    assert "does not verify" in fields(cp.stdout)["generation"], cp.stdout
+    # an hour after the ticket's iat
+    t = tool.run("mint", "--key", keys["key1"], "--src", "a.test", "--dst", "b.test",
+                 "--session", "user=a", "--gen", str(now_us + 3600 * 10**6)).stdout.strip()
+    assert "after iat" in fields(tool.inspect(keys["key1"], "b.test", t).stdout)["generation"]
+    # a tombstone
+    tomb = "shared-session-gen=" + sstickets.gen_text(
+        sstickets.key_from_file(keys["key1"]), now_us, {})
+    t = tool.mint(keys["key1"], "a.test", "b.test", session=tomb)
+    assert "tombstone" in fields(tool.inspect(keys["key1"], "b.test", t).stdout)["generation"]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "0", "1.5", ""])
+def test_mint_gen_refuses_bad_values(tool, keys, value):
+    cp = tool.run("mint", "--key", keys["key1"], "--src", "a.test", "--dst", "b.test",
+                  "--session", "user=a", "--gen", value)
+    assert cp.returncode == 2 and "--gen" in cp.stderr and cp.stdout == "", cp
+
+
+def test_mint_gen_refuses_a_session_with_one(tool, keys):
+    cp = tool.run("mint", "--key", keys["key1"], "--src", "a.test", "--dst", "b.test",
+                  "--session", "user=a&shared-session-gen=1.00", "--gen", "now")
+    assert cp.returncode == 2 and "already carries" in cp.stderr, cp

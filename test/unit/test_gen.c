@@ -232,21 +232,32 @@ static void test_replace_rule(void **state)
     old.t = 100;
     young = old;
     young.t = 200;
-    /* an empty receiver takes any valid ticket, with or without a generation */
-    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 1, &none, &none), 1);
-    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 1, &none, &old), 1);
-    /* newer: only a newer generation */
-    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &old, &young), 1);
+    /* an empty receiver (no entries, no generation) takes any valid ticket */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &none, &none), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &none, &none), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &none, &old), 1);
+    /* newer: only a newer generation, over entries or a tombstone */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 2, &old, &young), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 2, &young, &old), 0);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 2, &old, &old), 0);
     assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &young, &old), 0);
-    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &old, &old), 0);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &old, &young), 1);
     /* a ticket without a generation is older than any */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 2, &old, &none), 0);
     assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &old, &none), 0);
-    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &none, &none), 0);
-    /* a session from before generations (entries, none) takes a generation */
-    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 0, &none, &old), 1);
-    /* empty: never over a session; always: every time */
-    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &old, &young), 0);
-    assert_int_equal(ss_replace_wins(SS_REPLACE_ALWAYS, 0, &young, &old), 1);
+    /* a session from before generations (entries, none) takes a generation,
+     * not a ticket without one */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 1, &none, &old), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_NEWER, 1, &none, &none), 0);
+    /* empty: never over entries; over a tombstone only a newer generation
+     * (a site that logged out takes the next login) */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 1, &old, &young), 0);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &old, &young), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &young, &old), 0);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_EMPTY, 0, &old, &none), 0);
+    /* always: every time */
+    assert_int_equal(ss_replace_wins(SS_REPLACE_ALWAYS, 3, &young, &old), 1);
+    assert_int_equal(ss_replace_wins(SS_REPLACE_ALWAYS, 0, &young, &none), 1);
 }
 
 static apr_table_t *table(apr_pool_t *p, const char *const *kv)
