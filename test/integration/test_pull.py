@@ -499,7 +499,8 @@ def test_pull_and_start_counted(site):
 
 # ---------------------------------------------------------------------------
 # Headless Chromium, third-party cookies blocked (a fresh profile's default,
-# here set explicitly): the script flow does nothing there, the pull does.
+# here set explicitly): the script flow does nothing there, the pull does;
+# and allowed, where both run.
 # The two-site demo (test_browser.py's fixtures): https://a.test:PA and
 # https://b.test:PB, form login, B's /private/ asks for a login.
 
@@ -525,13 +526,16 @@ def _b_greets_after(d, srv, url, open_it):
 
 
 @pytest.mark.browser
-def test_browser_plain_link_from_a_pulls_the_session(sites, chromium):
+@pytest.mark.parametrize("third_party", [False, True], ids=["3p-blocked", "3p-allowed"])
+def test_browser_plain_link_from_a_pulls_the_session(sites, chromium, third_party):
+    """Also where third-party cookies are allowed (the loader may have set
+    B's session already): the pull happens once, the page greets the user."""
     from selenium.webdriver.common.by import By
     srv = sites
-    d = chromium(third_party_cookies=False)
+    d = chromium(third_party_cookies=third_party)
     log_in(d, srv.a)
     d.get(srv.a.url("/"))
-    url = srv.b.url("/private/?via=link&n=1")
+    url = srv.b.url(f"/private/?via=link&n=1&third_party={int(third_party)}")
     # a link written with no knowledge of the module
     d.execute_script("var a = document.createElement('a'); a.id = 'plain-b';"
                      "a.href = arguments[0]; a.textContent = 'B';"
