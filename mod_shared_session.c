@@ -306,6 +306,34 @@ static const char *ss_set_replay_cache(cmd_parms *cmd, void *dummy, const char *
     return NULL;
 }
 
+/* ---- per-directory configuration: SharedSessionPull ------------------------ */
+
+static void *ss_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    ss_dir_conf *dconf = apr_palloc(p, sizeof(*dconf));
+
+    dconf->pull = -1;
+    return dconf;
+}
+
+static void *ss_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const ss_dir_conf *base = basev, *add = addv;
+    ss_dir_conf *dconf = apr_palloc(p, sizeof(*dconf));
+
+    dconf->pull = add->pull != -1 ? add->pull : base->pull;
+    return dconf;
+}
+
+static const char *ss_set_pull(cmd_parms *cmd, void *dconfv, int flag)
+{
+    ss_dir_conf *dconf = dconfv;
+
+    ss_replay.directives_seen = 1;
+    dconf->pull = flag;
+    return NULL;
+}
+
 static const command_rec ss_cmds[] = {
     AP_INIT_ITERATE("SharedSessionSites", ss_set_sites, NULL, RSRC_CONF,
                     "The sites that share sessions: [http://|https://]host[:port] ..."),
@@ -331,6 +359,9 @@ static const command_rec ss_cmds[] = {
                     "Session entries that stay on this site: neither sent nor replaced"),
     AP_INIT_TAKE1("SharedSessionReplayCache", ss_set_replay_cache, NULL, RSRC_CONF,
                   "shmcb, dbm:path, memcache:servers, redis:servers or another mod_socache provider for one-time tickets, or none (default shmcb)"),
+    AP_INIT_FLAG("SharedSessionPull", ss_set_pull, NULL, RSRC_CONF | ACCESS_CONF,
+                 "Off: a visitor arriving here from another site is not sent through "
+                 "start first (default On)"),
     AP_INIT_TAKE12("SharedSessionCookie", ss_set_cookie, NULL, RSRC_CONF,
                    "An application's session cookie to share instead of mod_session's "
                    "session: name [attributes] (repeatable)"),
@@ -543,6 +574,8 @@ static void ss_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(ss_post_read_redact, NULL, before_forensic,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_handler(ss_handler, after_session, NULL, APR_HOOK_MIDDLE);
+    /* after the location walk, before access checks and handlers */
+    ap_hook_header_parser(ss_pull_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_register_output_filter(SS_FILTER, ss_filter, NULL, AP_FTYPE_RESOURCE);
     /* after mod_headers' FIXUP_HEADERS_OUT: see glue/ss_filter.c */
     ap_register_output_filter(SS_LATE_FILTER, ss_late_filter, NULL, AP_FTYPE_CONTENT_SET);
@@ -555,8 +588,8 @@ static void ss_register_hooks(apr_pool_t *p)
 
 module AP_MODULE_DECLARE_DATA shared_session_module = {
     STANDARD20_MODULE_STUFF,
-    NULL,                       /* per-directory config: none */
-    NULL,
+    ss_create_dir_conf,         /* per-directory config: SharedSessionPull */
+    ss_merge_dir_conf,
     ss_create_server_conf,
     ss_merge_server_conf,
     ss_cmds,

@@ -51,6 +51,15 @@ subject, which other load on the machine disturbs much less.  The rows:
   G-cpu     the same views: the servers' CPU per page view (the page and
             the receiving sites' work, mod_session_crypto cookies), Resend 0
             over the default
+  P1        an 8 KiB page on B reached without a cross-site Referer (an
+            in-site navigation over plain http: Referer from B itself,
+            Upgrade-Insecure-Requests: 1, the deepest the pull's check goes
+            for a page it does not pull), SharedSessionPull On vs. Off
+  P1-arrival
+            one arrival that pulls (B's page, B's start, A's go, B's ticket,
+            B's page again; A has a 200 B session), run one after the other
+            on one keep-alive connection, vs. the page alone: arrivals/s vs
+            pages/s, the server's CPU time (A and B together) per arrival
   C-*       ticket seal/open in microseconds per operation (crypto_bench)
 
 Tickets are minted in bulk with shared-session-tool mint --count into a
@@ -298,8 +307,9 @@ class Side:
     """What wrk sends for one side of a ratio."""
 
     def __init__(self, label, host, prefix, suffix="", referer="-", cookie="-",
-                 check="none", mint=None, expect_ok=False):
+                 check="none", mint=None, expect_ok=False, extra="-"):
         self.label = label
+        self.extra = extra          # more headers: "Name: value|Name: value" 
         self.host = host
         self.prefix = prefix
         self.suffix = suffix
@@ -348,7 +358,7 @@ class Bench:
                           "requests.lua",
                           [self.o.threads, tickets, mode, side.prefix, side.suffix,
                            f"{side.host}:{server.port}", side.referer, side.cookie,
-                           side.check])
+                           side.check, side.extra])
             self.rate_seen[rid] = max(self.rate_seen.get(rid, 0.0), res["rate"])
             if not res["wrapped"]:
                 break
@@ -431,6 +441,8 @@ def fmt_rate(v, unit):
         return f"{v:.2f} ms"
     if unit == "loaders":
         return f"{v:.1f} loaders"
+    if unit == "/s":
+        return f"{v:,.0f}/s"
     return f"{v:g}"
 
 
@@ -540,6 +552,9 @@ def make_servers(o, b, rundir):
     page = html_page(8 * 1024)
     h.write_file("htdocs/f/page.html", page)
     h.write_file("htdocs/nf/page.html", page)
+    main_srv.add("pull.conf.in", a="pa.test", b="pb.test", key=b.key)
+    h.write_file("htdocs/p/page.html", page)
+    h.write_file("htdocs/np/page.html", page)
 
     # -- the streaming server (R3): one child, so that its RSS is the one --
     # s.test as Debian has it (EnableMMAP On) for the throughput; sm.test
@@ -746,6 +761,12 @@ def ratio_rows_of(b, main_srv, wanted):
                             check="notags", expect_ok=True),
                        Side("filter off", "a2.test", "/nf/page.html", cookie=sent,
                             check="tags"), (">=", 0.98)))
+    # an in-site navigation on B: not pulled, whatever the check costs
+    in_site = dict(referer="http://pb.test/p/", extra="Upgrade-Insecure-Requests: 1")
+    ratio_rows.append(("P1", "8 KiB page on B, in-site navigation, SharedSessionPull On",
+                       "same page, SharedSessionPull Off",
+                       Side("pull on", "pb.test", "/p/page.html", **in_site),
+                       Side("pull off", "pb.test", "/np/page.html", **in_site), (">=", 0.98)))
     if wanted("R2-crypto"):
         ccookie = crypto_cookie(b, main_srv, referer, s200)
         ratio_rows.append(("R2-crypto", "R2 (2 tags), session in a mod_session_crypto cookie",
@@ -852,6 +873,8 @@ def run_rows(o, b, main_srv, stream_srv, wanted, results):
     if wanted("G-loaders") or wanted("G-cpu"):
         say("G-loaders, G-cpu: 150 page views on 3 sites, Resend 600 vs 0")
         generation_rows(o, b, main_srv, wanted, results)
+    if wanted("P1-arrival"):
+        arrival_row(o, b, main_srv, results)
     if any(wanted(rid) for rid in ("R3", "R3-scan", "R3-rss")):
         stream_rows(o, b, stream_srv, wanted, results)
     crypto = [rid for rid in CRYPTO_ROWS if wanted(rid) or wanted("C")]
@@ -889,6 +912,97 @@ def start_backend(rundir):
         raise SystemExit(f"bench: the Django site gave no session: {r}")
     g.session_key = pyhttpd.cookie_pair(sc[0]).split("=", 1)[1]
     return g
+
+
+ARRIVAL_PAGE = "/p/page.html?from=a&n=1"
+
+
+def get_on(conn, host, path, headers):
+    """One GET on a kept-alive connection (any virtual host of the server)."""
+    conn.request("GET", path, headers=dict(headers, Host=host))
+    r = conn.getresponse()
+    r.read()
+    return r
+
+
+def pull_arrival(conn, session, page=ARRIVAL_PAGE):
+    """One arrival at pb.test from a page of pa.test, followed as a browser
+    follows it (cookies per host, Referer cut by each Referrer-Policy);
+    returns (hops, last status, cookies per host)."""
+    jar = {"pa.test": {"session": session}, "pb.test": {}}
+    host, path, referer, hops = "pb.test", page, "http://pa.test/", 0
+    while True:
+        hs = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate",
+              "Sec-Fetch-Site": "cross-site", "Upgrade-Insecure-Requests": "1"}
+        if referer:
+            hs["Referer"] = referer
+        if jar[host]:
+            hs["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar[host].items())
+        r = get_on(conn, host, path, hs)
+        hops += 1
+        for sc in r.headers.get_all("Set-Cookie") or []:
+            name, _, value = sc.split(";")[0].partition("=")
+            if "max-age=0" in sc.lower().replace(" ", ""):
+                jar[host].pop(name.strip(), None)
+            else:
+                jar[host][name.strip()] = value.strip()
+        if r.status != 303 or hops > 8:
+            return hops, r.status, jar
+        if (r.getheader("Referrer-Policy") or "").lower() == "no-referrer":
+            referer = None
+        u = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://{host}{path}",
+                                                       r.getheader("Location")))
+        host, path = u.hostname, u.path + (f"?{u.query}" if u.query else "")
+
+
+def page_alone(conn):
+    """The arrival's page, reached in-site (not pulled)."""
+    return get_on(conn, "pb.test", ARRIVAL_PAGE,
+                  {"Referer": "http://pb.test/", "Upgrade-Insecure-Requests": "1"})
+
+
+def arrival_row(o, b, srv, results):
+    """P1-arrival: arrivals that pull, one after the other, against requests
+    for the page alone; wall time and the server's CPU time (A and B are
+    virtual hosts of the one server)."""
+    n = 300 if o.quick else 2000
+    session = session_of(200)
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+    def arrive():
+        return pull_arrival(conn, session)
+
+    say("P1-arrival: arrivals that pull vs the page alone")
+    arrive()                                            # warm-up
+    t0, c0 = time.perf_counter(), srv.cpu_ticks()
+    hops_seen = set()
+    for _ in range(n):
+        hops, status, jar = arrive()
+        hops_seen.add(hops)
+        if status != 200 or "bsess" not in jar["pb.test"] or hops != 5:
+            b.problems.append(f"P1-arrival: an arrival ended {status} after {hops} hops "
+                              f"without B's session ({sorted(jar['pb.test'])})")
+            break
+    wall = time.perf_counter() - t0
+    cpu = (srv.cpu_ticks() - c0) / os.sysconf("SC_CLK_TCK")
+    nb = n * 5
+    t0, c0 = time.perf_counter(), srv.cpu_ticks()
+    for _ in range(nb):
+        r = page_alone(conn)
+        if r.status != 200:
+            b.problems.append(f"P1-arrival: the page alone answered {r.status}")
+            break
+    base_wall = time.perf_counter() - t0
+    base_cpu = (srv.cpu_ticks() - c0) / os.sysconf("SC_CLK_TCK")
+    conn.close()
+    results.append(Result(
+        "P1-arrival", "one arrival that pulls (5 hops, A has a 200 B session)",
+        "the page alone (1 request)", n / wall, nb / base_wall,
+        (n / wall) / (nb / base_wall), "/s", None,
+        f"hops {'/'.join(map(str, sorted(hops_seen)))}; {wall / n * 1000:.2f} ms per arrival "
+        f"(sequential, one connection) vs {base_wall / nb * 1000:.3f} ms per page; server CPU "
+        f"(A+B) {cpu / n * 1000:.3f} ms per arrival vs {base_cpu / nb * 1000:.3f} ms per page",
+        cpu=(base_cpu / nb) / (cpu / n) if cpu and base_cpu else 0.0))
 
 
 def crypto_cookie(b, srv, referer, session):

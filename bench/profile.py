@@ -166,6 +166,9 @@ def drive(port, side, paths):
                 conn.putheader("Referer", side.referer)
             if side.cookie != "-":
                 conn.putheader("Cookie", side.cookie)
+            for extra in (side.extra.split("|") if side.extra != "-" else []):
+                name, _, value = extra.partition(":")
+                conn.putheader(name.strip(), value.strip())
             conn.endheaders()
             r = conn.getresponse()
             body = r.read()
@@ -178,6 +181,30 @@ def drive(port, side, paths):
     finally:
         conn.close()
     return ok
+
+
+class _Arrival:
+    def __init__(self, label):
+        self.label = label
+
+
+def drive_arrivals(port, spec, n):
+    """P1-arrival: n arrivals that pull (subject: each of its 5 hops is
+    counted in "per request", so per request here means per arrival), or n
+    requests for the page alone (baseline)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    ok = 0
+    try:
+        for _ in range(n):
+            if spec.endswith(":subject"):
+                hops, status, jar = bench.pull_arrival(conn, bench.session_of(200))
+                ok += status == 200 and hops == 5 and "bsess" in jar["pb.test"]
+            else:
+                ok += bench.page_alone(conn).status == 200
+    finally:
+        conn.close()
+    label = "arrivals that pull" if spec.endswith(":subject") else "the page alone"
+    return _Arrival(label), ok
 
 
 def run_callgrind(o, b, srv, spec, outdir):
@@ -201,9 +228,12 @@ def run_callgrind(o, b, srv, spec, outdir):
                           stdin=subprocess.DEVNULL)
     try:
         pyhttpd.wait_port(srv.port, 120, vg)
-        side = side_of(b, srv, spec)
-        paths = request_paths(b, rid, side, o.requests)
-        ok = drive(srv.port, side, paths)
+        if rid == "P1-arrival":
+            side, ok = drive_arrivals(srv.port, spec, o.requests)
+        else:
+            side = side_of(b, srv, spec)
+            paths = request_paths(b, rid, side, o.requests)
+            ok = drive(srv.port, side, paths)
     finally:
         vg.send_signal(signal.SIGTERM)
         try:

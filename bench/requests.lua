@@ -4,7 +4,7 @@
 -- per request on both sides of a ratio.
 --
 --   wrk -t T -c C -d Ds -s requests.lua http://127.0.0.1:PORT -- \
---       T FILE|- ONCE|CYCLE PREFIX SUFFIX HOST REFERER|- COOKIE|- CHECK
+--       T FILE|- ONCE|CYCLE PREFIX SUFFIX HOST REFERER|- COOKIE|- CHECK [EXTRA]
 --
 -- FILE: one line per request, sent as PREFIX .. line .. SUFFIX ("-": the
 -- path is PREFIX .. SUFFIX).  ONCE: every line once, thread t takes lines
@@ -13,6 +13,7 @@
 -- CHECK counts the responses that show the work was done: "cookie" (a
 -- Set-Cookie), "tags" (a loader tag in the body), "notags" (none: the
 -- session was already sent), "none".
+-- EXTRA (optional): more request headers, "Name: value|Name: value".
 -- done() prints one line:  BENCH requests=.. duration_us=.. bytes=.. ...
 
 local threads = {}
@@ -30,6 +31,11 @@ function init(args)
    headers = { Host = args[6] }
    if args[7] ~= "-" then headers["Referer"] = args[7] end
    if args[8] ~= "-" then headers["Cookie"] = args[8] end
+   if args[10] and args[10] ~= "-" then
+      for name, value in string.gmatch(args[10], "([^:|]+):%s*([^|]*)") do
+         headers[name] = value
+      end
+   end
    list = {}
    if file == "-" then
       list[1] = ""

@@ -253,6 +253,28 @@ def seeds_html_scan():
     write(t, "empty-chunks", b"\x05\x00\x03\x00\x00\x04<p></head><x>")
 
 
+def seeds_pull():
+    """Referer, then a Cookie header / guard text (fuzz_pull.c)."""
+    t = "pull"
+    cases = [
+        ("plain", "http://a.test/page\nsspull=a.test/1699999900"),
+        ("origin", "https://secure.test/\n__Host-sspull=secure.test/1700000000~a.test/1699999500"),
+        ("port", "http://127.0.0.1:8081/x?y\n127.0.0.1:8081/1699999999~[::1]:8443/5"),
+        ("self", "http://b.test/\nx=1; sspull=b.test/1; y=2"),
+        ("subdomain", "http://shop.a.test/\nsspull=a.test/1; sspull=c.test/2"),
+        ("scheme", "https://a.test/\nsspull=a.test/99999999999"),
+        ("lookalike", "http://a.test.evil.example/\nsspull=a.test/1~~b.test/2"),
+        ("upper", "HTTP://A.TEST./\nsspull=A.TEST/1"),
+        ("userinfo", "http://user@a.test/\nsspull=" + "~".join(f"s{i}.test/1" for i in range(17))),
+        ("many", "http://c.test:8443/\n" + "~".join(f"s{i}.test/{NOW - i}" for i in range(16))),
+        ("long", "http://a.test/" + "x" * 300 + "\n" + "a" * 262 + "/1~" + "b" * 263 + "/2"),
+        ("nul", b"http://a.test/\na.t\x00st/1~b.test/1700000060"),
+        ("empty", ""),
+    ]
+    for name, data in cases:
+        write(t, name, data)
+
+
 def main():
     seeds_ticket()
     seeds_ticket_payload()
@@ -263,6 +285,7 @@ def main():
     seeds_session_codec()
     seeds_cookie()
     seeds_html_scan()
+    seeds_pull()
 
 
 if __name__ == "__main__":

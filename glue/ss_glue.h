@@ -133,6 +133,17 @@ int ss_map_to_storage(request_rec *r);
 int ss_log_redact(request_rec *r);
 int ss_post_read_redact(request_rec *r);
 int ss_handler(request_rec *r);
+const char *ss_start_url(request_rec *r, const ss_server_conf *conf, const ss_site *b,
+                         const ss_site *src, const char *to);
+
+/* Per-directory configuration (server config and virtual hosts set the
+ * defaults of their directories). */
+typedef struct ss_dir_conf {
+    int pull;                       /* SharedSessionPull; -1 unset (On) */
+} ss_dir_conf;
+
+/* glue/ss_pull.c */
+int ss_pull_header_parser(request_rec *r);
 
 /* glue/ss_generation.c: generations of mod_session sessions */
 void ss_generation_hooks(void);     /* in pre_config: mod_session's hooks */

@@ -435,6 +435,17 @@ static const char *ss_go_mint(request_rec *r, const ss_key *sealer, const ss_sit
     return ticket;
 }
 
+/* B's start for a flow from src that lands on to (a path and query on
+ * B): go's bounce and a pull on arrival (glue/ss_pull.c) both send the
+ * browser here. */
+const char *ss_start_url(request_rec *r, const ss_server_conf *conf, const ss_site *b,
+                         const ss_site *src, const char *to)
+{
+    return apr_pstrcat(r->pool, ss_site_origin(r->pool, b), conf->path, "start?from=",
+                       ap_escape_urlencoded(r->pool, src->id), "&to=",
+                       ap_escape_urlencoded(r->pool, to), NULL);
+}
+
 /* Every answer of go that sends the user on is counted. */
 static int ss_go_redirect(request_rec *r, const char *location, const char *referrer_policy)
 {
@@ -527,10 +538,7 @@ static int ss_handle_go(request_rec *r, const ss_server_conf *conf, const char *
             return ss_go_redirect(r, where, "no-referrer");
         }
         /* the flow starts at B, which binds it to the browser */
-        where = apr_pstrcat(r->pool, origin, conf->path, "start?from=",
-                            ap_escape_urlencoded(r->pool, site->id), "&to=",
-                            ap_escape_urlencoded(r->pool, u.path_query), NULL);
-        return ss_go_redirect(r, where, "origin");
+        return ss_go_redirect(r, ss_start_url(r, conf, target, site, u.path_query), "origin");
     }
     if (!(ticket = ss_go_mint(r, sealer, site, target, u.path_query, session, s,
                               conf->cookies != NULL))) {

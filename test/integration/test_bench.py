@@ -17,11 +17,11 @@ import pyhttpd
 
 ROWS = ["R1", "R1-nav", "R1-100B", "R1-1KiB", "R1-4KiB", "R1-write", "R1-plain",
         "R2", "R2-steady", "R2-1", "R2-4", "R2-16", "R2-crypto", "R1-cookie", "R2-cookie",
-        "R2-cookie-proxy", "G-loaders", "G-cpu", "R3", "R3-scan", "R3-rss",
+        "R2-cookie-proxy", "G-loaders", "G-cpu", "R3", "R3-scan", "R3-rss", "P1", "P1-arrival",
         "C-seal-200", "C-open-200", "C-seal-4096", "C-open-4096", "C-derive"]
 GOALS = {"R1": ">= 0.9", "R2": ">= 0.9", "R2-steady": ">= 0.98", "R2-16": ">= 0.75",
-         "G-loaders": "<= 2", "R3": ">= 0.97", "R3-rss": "< 2 MiB", "R1-cookie": ">= 0.9",
-         "R2-cookie": ">= 0.9", "R2-cookie-proxy": ">= 0.97"}
+         "G-loaders": "<= 2", "R3": ">= 0.97", "R3-rss": "< 2 MiB", "P1": ">= 0.98",
+         "R1-cookie": ">= 0.9", "R2-cookie": ">= 0.9", "R2-cookie-proxy": ">= 0.97"}
 FIGURE_RE = re.compile(r"^[+-]?\d+(\.\d+)?( MiB| µs/op)?$")
 
 
