@@ -288,6 +288,28 @@ def test_go_carries_the_cookies(sites):
     assert v.cookies("b.test")["ssgen"] == v.cookies("a.test")["ssgen"]
 
 
+def test_a_link_from_a_pulls_the_cookies_on_arrival(sites):
+    """A plain link from a page of A to B: B sends the visitor through its
+    start, A's go carries the cookies, the visitor lands on the page."""
+    h = sites
+    v = Visitor(h)
+    v.get(A + "/cgi/set.cgi?sessionid=k1")
+    url = B + "/index.html"
+    hops = []
+    headers = [("Referer", "http://a.test/index.html"), ("Sec-Fetch-Site", "cross-site")]
+    for _ in range(8):
+        r = v.request(url, headers=headers)
+        hops.append((url, r.status))
+        if r.status != 303:
+            break
+        url = urllib.parse.urljoin(url, r.header("Location"))
+        headers = [("Sec-Fetch-Site", "cross-site")]
+    assert r.status == 200 and url == B + "/index.html", hops
+    assert any("/shared-session/start?" in u for u, _ in hops), hops
+    assert v.cookies("b.test")["sessionid"] == "k1"
+    assert v.cookies("b.test")["ssgen"] == v.cookies("a.test")["ssgen"]
+
+
 def test_received_cookies_have_the_configured_attributes(httpd, keys, module_so):
     h = httpd("cookie-attrs")
     write_sites(h, keys["key1"], cookie_line='SharedSessionCookie sessionid '
