@@ -306,10 +306,8 @@ void ss_late_insert_error_filter(request_rec *r)
  * are single-use and expire within SharedSessionTimeout, so a copy in the
  * browser's own cache hands nothing to anyone else; shared caches are what
  * must never keep a page with one user's tickets. */
-static void ss_fix_headers(request_rec *r, const ss_gen *sent)
+static void ss_fix_headers(request_rec *r)
 {
-    const ss_server_conf *conf = ss_conf(r->server);
-
     apr_table_t *tables[2];
     int i;
 
@@ -327,8 +325,6 @@ static void ss_fix_headers(request_rec *r, const ss_gen *sent)
     }
     apr_table_mergen(r->headers_out, "Vary", "Cookie");
     ss_late_headers_add(r)->private = 1;
-    /* what went out, so that the next pages send nothing until it changes */
-    ss_sent_set(r, conf, ss_request_site(r, conf), sent, 0);
 }
 
 static int ss_filter_wanted(ap_filter_t *f)
@@ -375,7 +371,7 @@ static apr_status_t ss_filter_pass(ap_filter_t *f, ss_filter_ctx *ctx,
     apr_status_t rv;
 
     if (!ctx->headers_done && !untouched_end) {
-        ss_fix_headers(f->r, &ctx->sent);
+        ss_fix_headers(f->r);
         ctx->headers_done = 1;
     }
     if (done) {
@@ -468,6 +464,16 @@ apr_status_t ss_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             /* the held start of the tag, if that is where it began */
             APR_BRIGADE_CONCAT(ctx->pending, ctx->held);
             ss_count(SS_COUNT_LOADERS);
+            if (!ctx->headers_done) {
+                const ss_server_conf *conf = ss_conf(r->server);
+
+                /* what went out, so that the next pages send nothing until
+                 * it changes: only once the tags are in (a response that
+                 * passed a brigade before, e.g. a redirect's empty body
+                 * with a FLUSH first, carried none), and only while the
+                 * headers are still to go */
+                ss_sent_set(r, conf, ss_request_site(r, conf), &ctx->sent, 0);
+            }
             /* done: everything after the insertion point goes on untouched */
             APR_BRIGADE_PREPEND(bb, ctx->pending);
             return ss_filter_pass(f, ctx, bb, 0, 1);

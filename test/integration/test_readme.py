@@ -1700,6 +1700,7 @@ def app_shares_login(s, login, cookie):
     login(v, a)
     r = v.get(a + "/")
     assert "user: alice" in r.body.decode(), r
+    assert len(v.loaders(r)) == 1, (r, v.jar)
     (res,) = v.run_loaders(a + "/", r)
     e = s.h.access_entry(res)
     assert (e["result"], e["reason"]) == ("replaced", "-"), e
