@@ -546,8 +546,13 @@ int ss_session_is_empty(const ss_server_conf *conf, const session_rec *z)
 /* mod_session's session, or NULL when mod_session is not on here. */
 session_rec *ss_load_session(request_rec *r)
 {
-    session_rec *z = NULL;
+    session_rec *z = ss_session_decoded(r);
 
+    /* mod_session loaded it for this request already (its fixups do, on
+     * every request where it is on): no second round through its hooks */
+    if (z) {
+        return z;
+    }
     if (!ss_session_load_fn || ss_session_load_fn(r, &z) != APR_SUCCESS) {
         return NULL;
     }

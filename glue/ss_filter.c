@@ -131,6 +131,13 @@ static const char *ss_loader_tags(request_rec *r, const ss_server_conf *conf,
         if (!(z = ss_load_session(r))) {
             return NULL;
         }
+        /* the page of a session that this request did not change and
+         * whose generation this site already sent: nothing to do, nothing
+         * to verify (the sent cookie only ever holds back loaders) */
+        if (conf->resend && !z->dirty
+            && ss_sent_is(r, site, apr_table_get(z->entries, SS_GEN_ENTRY))) {
+            return NULL;
+        }
         /* a change made while handling this request (a login, a logout) gets
          * its generation now, before mod_session saves the session */
         *sent = ss_gen_sync(r, conf, z, NULL);

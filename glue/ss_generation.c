@@ -10,19 +10,26 @@
 #define SS_SENT_HTTPS "__Host-sssent"
 #define SS_SENT_HTTP  "sssent"
 
-/* What a session_rec held when mod_session decoded it: its generation,
- * when that verifies, and whether it held anything (entries or a
- * generation): emptying such a session is a logout.  One per session_rec
- * (internal redirects and subrequests may load their own), in r->pool. */
-typedef struct {
-    ss_gen gen;
-    int had_content;
+/* What a session_rec held when mod_session first decoded it: whether it
+ * held anything (entries or a generation: emptying such a session is a
+ * logout), and a copy of its entries, from which the loaded generation is
+ * verified only when it is needed (a stamp).  A short list per request
+ * tree, in the pool of the request that started it: the session stores
+ * cache one session_rec for a request, its subrequests and its internal
+ * redirects (which share the pool). */
+typedef struct ss_gen_loaded {
+    struct ss_gen_loaded *next;
+    const session_rec *z;
+    const request_rec *r;           /* the request that decoded it first */
     const apr_table_t *entries;     /* the table decoded into */
+    apr_table_t *as_loaded;         /* a copy of the entries then */
+    ss_gen gen;                     /* the loaded generation, once known */
+    int gen_known;
+    int had_content;
 } ss_gen_loaded;
 
-/* The records live in the pool of the request that started it all: the
- * session stores cache one session_rec for a request and its subrequests,
- * and an internal redirect shares its request's pool. */
+#define SS_GEN_LOADED_KEY "shared-session-gen-loaded"
+
 static apr_pool_t *ss_gen_pool(request_rec *r)
 {
     while (r->main) {
@@ -31,9 +38,12 @@ static apr_pool_t *ss_gen_pool(request_rec *r)
     return r->pool;
 }
 
-static const char *ss_gen_loaded_key(request_rec *r, const session_rec *z)
+static ss_gen_loaded *ss_gen_loaded_list(request_rec *r)
 {
-    return apr_psprintf(r->pool, "shared-session-gen-%pp", (const void *)z);
+    void *head = NULL;
+
+    apr_pool_userdata_get(&head, SS_GEN_LOADED_KEY, ss_gen_pool(r));
+    return head;
 }
 
 /* What z held when it was decoded, or NULL.  mod_session gives an expired
@@ -41,26 +51,64 @@ static const char *ss_gen_loaded_key(request_rec *r, const session_rec *z)
  * session was not loaded with anything (its emptiness is no logout). */
 static ss_gen_loaded *ss_gen_loaded_get(request_rec *r, const session_rec *z)
 {
-    void *rec = NULL;
+    ss_gen_loaded *rec;
 
-    apr_pool_userdata_get(&rec, ss_gen_loaded_key(r, z), ss_gen_pool(r));
-    if (rec && ((ss_gen_loaded *)rec)->entries != z->entries) {
-        return NULL;
+    for (rec = ss_gen_loaded_list(r); rec; rec = rec->next) {
+        if (rec->z == z) {
+            return rec->entries == z->entries ? rec : NULL;
+        }
     }
-    return rec;
+    return NULL;
 }
 
 static ss_gen_loaded *ss_gen_loaded_make(request_rec *r, const session_rec *z)
 {
-    ss_gen_loaded *rec = ss_gen_loaded_get(r, z);
+    apr_pool_t *p = ss_gen_pool(r);
+    ss_gen_loaded *rec, *head = ss_gen_loaded_list(r);
 
-    if (!rec) {
-        apr_pool_t *p = ss_gen_pool(r);
-
-        rec = apr_pcalloc(p, sizeof(*rec));
-        apr_pool_userdata_set(rec, apr_pstrdup(p, ss_gen_loaded_key(r, z)), NULL, p);
+    for (rec = head; rec; rec = rec->next) {
+        if (rec->z == z) {
+            break;
+        }
     }
+    if (!rec) {
+        rec = apr_pcalloc(p, sizeof(*rec));
+        rec->z = z;
+        rec->next = head;
+        apr_pool_userdata_setn(rec, SS_GEN_LOADED_KEY, NULL, p);
+    }
+    rec->r = r;
+    rec->entries = z->entries;
     return rec;
+}
+
+/* The generation z was loaded with, when it counted. */
+static ss_gen ss_gen_loaded_gen(request_rec *r, const ss_server_conf *conf,
+                                ss_gen_loaded *rec)
+{
+    if (!rec->gen_known) {
+        rec->gen = ss_gen_of_entries(r->pool, rec->as_loaded, conf->local, conf->keys,
+                                     (apr_uint64_t)apr_time_now());
+        rec->gen_known = 1;
+    }
+    return rec->gen;
+}
+
+session_rec *ss_session_decoded(request_rec *r)
+{
+    ss_gen_loaded *rec;
+
+    for (rec = ss_gen_loaded_list(r); rec; rec = rec->next) {
+        if (rec->r == r && rec->entries == rec->z->entries) {
+            /* mod_session hands out a new, empty session instead of an
+             * expired one, on every load: that is its to do */
+            if (rec->z->expiry && rec->z->expiry < apr_time_now()) {
+                return NULL;
+            }
+            return (session_rec *)rec->z;
+        }
+    }
+    return NULL;
 }
 
 /* Generations are kept for the sessions of a listed site's own host only:
@@ -82,18 +130,31 @@ ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_
 ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
                    int *stamped)
 {
-    const ss_key *sealer = ss_gen_configured(r, conf) ? ss_keyring_sealer(conf->keys) : NULL;
+    const ss_key *sealer;
     ss_gen_loaded *rec;
-    ss_gen g, none;
+    ss_gen g, none, loaded;
     ss_gen_pair *pairs;
-    char text[SS_GEN_TEXT_MAX];
+    const char *text;
+    char stamp[SS_GEN_TEXT_MAX];
     size_t n;
 
     memset(&none, 0, sizeof(none));
+    loaded = none;
     if (stamped) {
         *stamped = 0;
     }
-    if (!sealer) {
+    if (!conf->keys || !conf->keys->nkeys) {
+        return none;
+    }
+    text = apr_table_get(z->entries, SS_GEN_ENTRY);
+    if (!z->dirty && text && ss_gen_parse(text, &g)
+        && g.t <= (apr_uint64_t)apr_time_now() + SS_GEN_SKEW_US) {
+        /* unchanged since it was saved with its generation: sent as it
+         * is, unverified (every receiver verifies what it takes, and only
+         * the sessions a request changes need a new one) */
+        return g;
+    }
+    if (!ss_gen_configured(r, conf) || !(sealer = ss_keyring_sealer(conf->keys))) {
         return none;
     }
     g = ss_gen_current(r, conf, z);
@@ -107,7 +168,7 @@ ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
         const apr_table_entry_t *e;
         int i;
 
-        if (!apr_table_get(z->entries, SS_GEN_ENTRY) && !(rec && rec->had_content)) {
+        if (!text && !(rec && rec->had_content)) {
             return none;    /* empty, and never held anything */
         }
         /* a logout: a tombstone keeps the generation and the local keys */
@@ -122,15 +183,17 @@ ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
             }
         }
     }
-    ss_gen_stamp(&g, sealer, (apr_uint64_t)apr_time_now(), rec ? &rec->gen : &none,
-                 pairs, n);
-    ss_gen_format(&g, text);
-    apr_table_set(z->entries, SS_GEN_ENTRY, text);
+    if (rec) {
+        loaded = ss_gen_loaded_gen(r, conf, rec);
+    }
+    ss_gen_stamp(&g, sealer, (apr_uint64_t)apr_time_now(), &loaded, pairs, n);
+    ss_gen_format(&g, stamp);
+    apr_table_set(z->entries, SS_GEN_ENTRY, stamp);
     z->dirty = 1;
     rec = ss_gen_loaded_make(r, z);
     rec->gen = g;
+    rec->gen_known = 1;
     rec->had_content = 1;
-    rec->entries = z->entries;
     if (stamped) {
         *stamped = 1;
     }
@@ -158,9 +221,8 @@ static apr_status_t ss_session_decode_hook(request_rec *r, session_rec *z)
         return OK;
     }
     rec = ss_gen_loaded_make(r, z);
-    rec->gen = ss_gen_current(r, conf, z);
+    rec->as_loaded = apr_table_copy(ss_gen_pool(r), z->entries);
     rec->had_content = !ss_session_entries_empty_except(z->entries, conf->local);
-    rec->entries = z->entries;
     return OK;
 }
 
@@ -214,6 +276,14 @@ static const char *ss_sent_name(const ss_site *self)
     return self && !strcmp(self->scheme, "https") ? SS_SENT_HTTPS : SS_SENT_HTTP;
 }
 
+int ss_sent_is(request_rec *r, const ss_site *self, const char *text)
+{
+    const char *sent = ss_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
+                                     ss_sent_name(self), NULL);
+
+    return text && sent && !strcmp(sent, text);
+}
+
 int ss_sent_matches(request_rec *r, const ss_site *self, const ss_gen *g)
 {
     const char *text = ss_cookie_get(r->pool, apr_table_get(r->headers_in, "Cookie"),
@@ -236,8 +306,8 @@ void ss_sent_set(request_rec *r, const ss_server_conf *conf, const ss_site *self
     /* in a script answer (a cross-site request) only SameSite=None; Secure
      * is stored, as for the session cookie itself */
     apr_table_addn(r->err_headers_out, "Set-Cookie",
-                   apr_psprintf(r->pool, "%s=%s; Path=/; Max-Age=%d; HttpOnly; %sSameSite=%s",
-                                ss_sent_name(self), text, conf->resend,
-                                secure ? "Secure; " : "",
-                                cross_site && secure ? "None" : "Lax"));
+                   apr_pstrcat(r->pool, ss_sent_name(self), "=", text, "; Path=/; Max-Age=",
+                               apr_itoa(r->pool, conf->resend), "; HttpOnly; ",
+                               secure ? "Secure; " : "", "SameSite=",
+                               cross_site && secure ? "None" : "Lax", NULL));
 }

@@ -155,8 +155,13 @@ ss_gen ss_gen_current(request_rec *r, const ss_server_conf *conf, const session_
  * t == 0 for an empty session that never held anything, or without keys. */
 ss_gen ss_gen_sync(request_rec *r, const ss_server_conf *conf, session_rec *z,
                    int *stamped);
+/* The session mod_session decoded for this very request, when the module
+ * saw it being decoded (its decode hook), else NULL */
+session_rec *ss_session_decoded(request_rec *r);
 /* The site's "sent" cookie (__Host-sssent, sssent on http): 1 when it holds g */
 int ss_sent_matches(request_rec *r, const ss_site *self, const ss_gen *g);
+/* 1 when it holds exactly this text (a generation's "T.D") */
+int ss_sent_is(request_rec *r, const ss_site *self, const char *text);
 /* Remembers g for SharedSessionResend seconds (nothing when it is 0);
  * cross_site: in a script answer, where only SameSite=None is stored */
 void ss_sent_set(request_rec *r, const ss_server_conf *conf, const ss_site *self,
@@ -185,8 +190,9 @@ typedef struct ss_late_headers {
     unsigned int page:1;        /* a page with the loader: a Referrer-Policy that
                                    sends no Referer to the other sites is logged */
     const char *referrer_policy;    /* the module's answer: this policy, no other */
-    const char *csp_sources;    /* the loader's URLs: every Content-Security-Policy
-                                   (-Report-Only) of a private page gains them */
+    const char *csp_tags;       /* the loader's tags: every Content-Security-Policy
+                                   (-Report-Only) of a private page gains their
+                                   URLs (worked out only when a policy is there) */
     const char *csp_nonce;      /* the nonce the loader's tags carry, or NULL */
 } ss_late_headers;
 

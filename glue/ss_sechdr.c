@@ -50,12 +50,23 @@ static void ss_csp_read(request_rec *r, ss_csp_values *v)
     apr_table_do(ss_csp_collect, v, r->err_headers_out, SS_CSP, SS_CSP_RO, NULL);
 }
 
+/* Whether the response has a policy yet (most pages have none). */
+static int ss_csp_present(request_rec *r)
+{
+    return apr_table_get(r->headers_out, SS_CSP) || apr_table_get(r->err_headers_out, SS_CSP)
+        || apr_table_get(r->headers_out, SS_CSP_RO)
+        || apr_table_get(r->err_headers_out, SS_CSP_RO);
+}
+
 const char *ss_csp_loader_tags(request_rec *r, const char *tags, apr_size_t *len)
 {
     ss_csp_values v;
     const char *nonce = NULL, *ro_nonce = NULL;
     ss_late_headers *late;
 
+    if (!ss_csp_present(r)) {
+        goto record;
+    }
     ss_csp_read(r, &v);
     switch (ss_csp_loader_nonce(r->pool, v.enforced, &nonce)) {
     case SS_CSP_NO_NONCE:
@@ -81,10 +92,11 @@ const char *ss_csp_loader_tags(request_rec *r, const char *tags, apr_size_t *len
         tags = ss_csp_tags_with_nonce(r->pool, tags, nonce);
         *len = strlen(tags);
     }
+record:
     /* every policy gets the URLs, whichever module sets it: the late
      * header filter widens what the final headers say */
     late = ss_late_headers_add(r);
-    late->csp_sources = ss_csp_tag_sources(r->pool, tags);
+    late->csp_tags = tags;
     late->csp_nonce = nonce;
     /* its Referrer-Policy, now and once "Header" has had its say */
     late->page = 1;
@@ -96,7 +108,7 @@ void ss_csp_meta_seen(request_rec *r)
 {
     ss_late_headers *late = ss_late_headers_add(r);
 
-    late->csp_sources = NULL;
+    late->csp_tags = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(02161)
                   "no loader in %s: the page's <head> carries a Content-Security-Policy "
                   "<meta>, which the module cannot widen; send the policy as a header "
@@ -110,6 +122,7 @@ static void ss_csp_late(request_rec *r, const ss_late_headers *late)
 {
     apr_table_t *tables[2];
     int i, j, stopped = 0, widened = 0;
+    const char *sources = NULL;
 
     tables[0] = r->headers_out;
     tables[1] = r->err_headers_out;
@@ -131,7 +144,10 @@ static void ss_csp_late(request_rec *r, const ss_late_headers *late)
             if (enforced && !ss_csp_nonce_suffices(r->pool, e[j].val, late->csp_nonce)) {
                 stopped = 1;
             }
-            v = ss_csp_widen(r->pool, e[j].val, late->csp_sources);
+            if (!sources) {
+                sources = ss_csp_tag_sources(r->pool, late->csp_tags);
+            }
+            v = ss_csp_widen(r->pool, e[j].val, sources);
             if (v != e[j].val) {
                 /* the key stays: only the value of the entry changes */
                 e[j].val = (char *)v;
@@ -209,7 +225,7 @@ void ss_sechdr_late(request_rec *r, const ss_late_headers *late)
         apr_table_unset(r->err_headers_out, SS_REFERRER_POLICY);
         apr_table_setn(r->headers_out, SS_REFERRER_POLICY, late->referrer_policy);
     }
-    if (late->private && late->csp_sources) {
+    if (late->private && late->csp_tags) {
         ss_csp_late(r, late);
     }
     if (late->page) {

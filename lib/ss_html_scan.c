@@ -474,12 +474,23 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
         case SCAN_START_TAG_SQ:
             scan_start_tag(s, p[i]);
             break;
+        case SCAN_META_VALUE_DQ:
+        case SCAN_META_VALUE_SQ:
+            if (!(s->meta & META_VALUE_MATCH)) {
+                /* a quoted value that can no longer make the <meta> a
+                 * policy: straight to its closing quote */
+                if (!(at = memchr(p + i, s->mode == SCAN_META_VALUE_DQ ? '"' : '\'',
+                                  len - i))) {
+                    i = len;
+                    continue;
+                }
+                i = (size_t)(at - p);
+            }
+            /* fall through */
         case SCAN_META:
         case SCAN_META_NAME:
         case SCAN_META_AFTER_NAME:
         case SCAN_META_BEFORE_VALUE:
-        case SCAN_META_VALUE_DQ:
-        case SCAN_META_VALUE_SQ:
         case SCAN_META_VALUE:
             if (scan_meta(s, p[i])) {
                 /* a policy in the page itself: no insertion point at all,
