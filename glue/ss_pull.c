@@ -8,12 +8,28 @@
  * location walk (SharedSessionPull of the directory is known) and before
  * the access, authentication and authorization checks and any handler
  * (server/request.c, ap_process_request_internal), so the application
- * never sees the request twice.  The answer is made here and the hook
- * returns DONE: no handler, no output filter of the page runs for it.
+ * never sees the request twice.  The hook answers 303 as httpd answers an
+ * error or a Redirect: no handler, no output filter of the page runs for
+ * it, and what is configured with "Header always" is on it.
  * The decisions themselves are lib/ss_pull.c's. */
 
 #include "ss_glue.h"
 #include "ss_pull.h"
+
+/* The request target's path and query as sent: an origin-form target as it
+ * is, the path of an absolute-form one. */
+static const char *ss_pull_target(request_rec *r)
+{
+    const char *u = r->unparsed_uri, *p;
+
+    if (!u || *u == '/') {
+        return u;
+    }
+    if (!(p = ap_strstr_c(u, "://")) || !(p = ap_strchr_c(p + 3, '/'))) {
+        return NULL;
+    }
+    return p;
+}
 
 static int ss_pull_secure(const ss_site *site)
 {
@@ -54,6 +70,7 @@ int ss_pull_header_parser(request_rec *r)
     ss_pull_guard guard;
     apr_int64_t now;
     int period, secure;
+    ss_late_headers *late;
 
     /* the cheap refusals first: most requests end here */
     if (r->main || r->prev || r->method_number != M_GET || r->header_only
@@ -76,12 +93,13 @@ int ss_pull_header_parser(request_rec *r)
                             apr_table_get(r->headers_in, "Purpose"))) {
         return DECLINED;
     }
-    /* the path as the browser asked for it (still percent-encoded, with
-     * dot segments folded as core did) and the query: what start accepts,
-     * else no pull at all (never a dead end) */
-    to = apr_pstrcat(r->pool, r->parsed_uri.path ? r->parsed_uri.path : r->uri,
-                     r->args ? "?" : "", r->args ? r->args : "", NULL);
-    if (ss_state_to_check(to, conf->path)) {
+    /* the path and query exactly as the browser sent them (core has
+     * decoded r->uri and r->parsed_uri.path in place): what start accepts
+     * and what fits into go's to= with this site's origin, else no pull at
+     * all (never a dead end) */
+    to = ss_pull_target(r);
+    if (!to || ss_state_to_check(to, conf->path)
+        || strlen(ss_site_origin(r->pool, site)) + strlen(to) > SS_STATE_TO_MAX) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, SSLOGNO(01141)
                       "arrival from %s not pulled: start would refuse this URL", src->id);
         return DECLINED;
@@ -102,21 +120,24 @@ int ss_pull_header_parser(request_rec *r)
 
     /* the guard is set on the 303 itself: a SameSite=Lax cookie set on a
      * top-level navigation's answer is stored, so the landing, and any
-     * arrival from src within the period, is a single request */
-    apr_table_addn(r->headers_out, "Set-Cookie",
+     * arrival from src within the period, is a single request.  The 303
+     * is an answer of httpd's own (as mod_alias' Redirect): what is
+     * configured with "Header always" is on it, the headers an error
+     * answer keeps are in err_headers_out, and the late header filter
+     * asserts the module's Referrer-Policy and no-store after them. */
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
                    apr_psprintf(r->pool, "%s=%s; Path=/; Max-Age=%d; %sHttpOnly; SameSite=Lax",
                                 ss_pull_cookie_name(secure),
                                 ss_pull_guard_text(r->pool, &guard, src->id, now, period),
                                 period, secure ? "Secure; " : ""));
     apr_table_setn(r->headers_out, "Location",
                    ss_start_url(r, conf, site, src, to));
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "Referrer-Policy", "origin");
+    late = ss_late_headers_add(r);
+    late->no_store = 1;
+    late->referrer_policy = "origin";
     apr_table_setn(r->subprocess_env, "SHARED_SESSION_PULL", src->id);
-    r->status = HTTP_SEE_OTHER;
-    ap_set_content_length(r, 0);
     ss_count(SS_COUNT_PULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLOGNO(01140)
                   "pull: a visitor arriving from %s goes through start first", src->id);
-    return DONE;
+    return HTTP_SEE_OTHER;
 }
