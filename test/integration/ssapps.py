@@ -32,6 +32,19 @@ WSGI_SO = pyhttpd.DEBIAN_MODULES / "mod_wsgi.so"
 USER, PASSWORD = "alice", "wonderland-1"
 
 
+
+# What every site of these tests mounts: the handler, and the filter on
+# every page (inserted in each <VirtualHost> below)
+MODULE_LOCATIONS = """\
+    <Location /shared-session/>
+        SetHandler shared-session
+    </Location>
+    <Location />
+        SetOutputFilter SHARED_SESSION
+    </Location>
+"""
+
+
 def _need(path, package):
     if not os.access(path, os.X_OK) and not Path(path).exists():
         pyhttpd.fail_missing(str(path), package)
@@ -148,13 +161,7 @@ def proxied_vhost(name, backend, extra=""):
     ProxyPreserveHost On
     ProxyPass /shared-session/ !
     ProxyPass / http://127.0.0.1:{backend}/
-    <Location /shared-session/>
-        SetHandler shared-session
-    </Location>
-    <Location />
-        SetOutputFilter SHARED_SESSION
-    </Location>
-    {extra}
+{MODULE_LOCATIONS}    {extra}
 </VirtualHost>
 """
 
@@ -173,13 +180,7 @@ def wsgi_vhost(name, site_dir, extra=""):
     <Directory {site_dir}/ssapp>
         Require all granted
     </Directory>
-    <Location /shared-session/>
-        SetHandler shared-session
-    </Location>
-    <Location />
-        SetOutputFilter SHARED_SESSION
-    </Location>
-    {extra}
+{MODULE_LOCATIONS}    {extra}
 </VirtualHost>
 """
 
@@ -198,13 +199,7 @@ def fpm_vhost(name, docroot, fpm_port, extra=""):
     <FilesMatch "\\.php$">
         SetHandler "proxy:fcgi://127.0.0.1:{fpm_port}"
     </FilesMatch>
-    <Location /shared-session/>
-        SetHandler shared-session
-    </Location>
-    <Location />
-        SetOutputFilter SHARED_SESSION
-    </Location>
-    {extra}
+{MODULE_LOCATIONS}    {extra}
 </VirtualHost>
 """
 

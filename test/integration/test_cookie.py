@@ -3,7 +3,6 @@ for the application: configtest, the marker cookie and its generation,
 what the loader and go carry, and the receiving side's answers to hostile
 tickets.  Real applications: test_cookie_apps.py."""
 
-import hashlib
 import time
 import urllib.parse
 
@@ -11,7 +10,7 @@ import pytest
 
 import pyhttpd
 import sstickets
-from ssapps import Visitor
+from ssapps import MODULE_LOCATIONS, Visitor
 
 A = "http://a.test"
 B = "http://b.test"
@@ -32,12 +31,7 @@ PAGE = "<html><head><title>p</title></head><body>page</body></html>\n"
 
 def cookie_gen(keyfile, t, pairs):
     """T.D of pairs (name -> value) under the key file's generation key."""
-    gk = sstickets.kdf(32, 3, sstickets.key_from_file(keyfile))
-    h = hashlib.blake2b(key=gk, digest_size=16)
-    h.update(str(t).encode() + b"\0")
-    for k in sorted(pairs, key=lambda x: x.encode()):
-        h.update(k.encode() + b"\0" + pairs[k].encode() + b"\0")
-    return f"{t}.{h.hexdigest()}"
+    return sstickets.gen_text(sstickets.key_from_file(keyfile), t, pairs)
 
 
 def now_us(offset=0.0):
@@ -63,13 +57,7 @@ def vhost(name, extra=""):
         Options +ExecCGI
         SetHandler cgi-script
     </Directory>
-    <Location /shared-session/>
-        SetHandler shared-session
-    </Location>
-    <Location />
-        SetOutputFilter SHARED_SESSION
-    </Location>
-    {extra}
+{MODULE_LOCATIONS}    {extra}
 </VirtualHost>
 """
 
