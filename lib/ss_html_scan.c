@@ -487,8 +487,19 @@ void ss_html_scan_feed(ss_html_scan *s, const char *chunk, size_t len,
                 i = (size_t)(at - p);
             }
             /* fall through */
-        case SCAN_META:
         case SCAN_META_NAME:
+            if (s->mode == SCAN_META_NAME && !(s->meta & META_NAME_MATCH)) {
+                /* an attribute name other than http-equiv: to its end */
+                while (i < len && !scan_is_space(p[i]) && p[i] != '=' && p[i] != '/'
+                       && p[i] != '>') {
+                    i++;
+                }
+                if (i == len) {
+                    continue;
+                }
+            }
+            /* fall through */
+        case SCAN_META:
         case SCAN_META_AFTER_NAME:
         case SCAN_META_BEFORE_VALUE:
         case SCAN_META_VALUE:
